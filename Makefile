@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# The project's driver, not the kernel's Makefile (that one comes from the
+# base).  It assembles base + new files + patch queue into build/linux and
+# builds, boots and tests the result.  See README.md.
+#
+#   make           tree + arm64 debug kernel + selftests + initramfs
+#   make test      all of the above, make check, then boot and run the tests
+#   make run       build, boot and run the VMM demo
+#   make tree      assemble build/linux only
+#   make check     checkpatch --strict on the queue and on every new file
+#   make export    turn commits made in build/linux back into the queue
+#
+# Variables: BASE=/path/to/linux-6.12.y (default: Debian linux-source-6.12),
+# BUILD=dir (default: build), JOBS=n, TIMEOUT=seconds for the guest.
+
+SHELL := /bin/bash
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD ?= $(TOP)/build
+override BUILD := $(abspath $(BUILD))
+export BUILD BASE
+
+CROSS_COMPILE ?= aarch64-linux-gnu-
+JOBS ?= $(shell nproc)
+CCACHE := $(shell command -v ccache 2>/dev/null)
+KCC := $(if $(CCACHE),ccache )$(CROSS_COMPILE)gcc
+export CROSS_COMPILE
+
+TREE := $(BUILD)/linux
+KOBJ := $(BUILD)/kernel
+STOBJ := $(BUILD)/selftests
+IMAGE := $(KOBJ)/arch/arm64/boot/Image
+INITRD := $(BUILD)/initramfs.cpio.gz
+KMAKE = $(MAKE) -s -C $(TREE) O=$(KOBJ) ARCH=arm64 \
+	CROSS_COMPILE=$(CROSS_COMPILE) CC="$(KCC)" -j$(JOBS)
+
+# kselftest programs that go into the guest, in the order they run
+SELFTESTS := iommufd iommufd_fail_nth iommufd_vfio_edu
+
+.PHONY: all deps tree config kernel selftests initramfs test run check \
+	export clean distclean
+.NOTPARALLEL:
+
+all: kernel selftests initramfs
+
+deps:
+	@$(TOP)/harness/setup.sh build base vm
+
+tree: deps
+	@$(TOP)/harness/mktree.sh
+
+config: tree
+	@$(TOP)/harness/config.sh
+
+kernel: config
+	@echo "kernel: building $(IMAGE)$(if $(CCACHE), (ccache))"
+	@$(KMAKE) Image
+	@$(KMAKE) headers_install >/dev/null
+
+selftests: kernel
+	@echo "selftests: building $(SELFTESTS) (static, arm64)"
+	@mkdir -p $(STOBJ)
+	@$(MAKE) -s -C $(TREE)/tools/testing/selftests/iommu ARCH=arm64 \
+		CROSS_COMPILE=$(CROSS_COMPILE) OUTPUT=$(STOBJ) \
+		KHDR_INCLUDES="-isystem $(KOBJ)/usr/include" \
+		USERLDFLAGS=-static -j$(JOBS) \
+		$(addprefix $(STOBJ)/,$(SELFTESTS))
+
+initramfs: selftests
+	@$(TOP)/harness/initramfs.sh $(INITRD) $(addprefix $(STOBJ)/,$(SELFTESTS))
+
+test: all check
+	@$(TOP)/harness/vm.sh test $(IMAGE) $(INITRD)
+
+run: all
+	@$(TOP)/harness/vm.sh run $(IMAGE) $(INITRD)
+
+check: tree
+	@$(TOP)/harness/check.sh
+
+export:
+	@$(TOP)/harness/export.sh
+
+clean:
+	rm -rf $(KOBJ) $(STOBJ) $(BUILD)/kconfig $(BUILD)/initramfs* $(BUILD)/vm
+
+distclean:
+	rm -rf $(BUILD)

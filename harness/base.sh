@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Find the 6.12.y base and describe it.
+#
+#   harness/base.sh             write $BUILD/base.id and $BUILD/base.desc and
+#                               print the description
+#   harness/base.sh --extract D unpack the base source into directory D
+#
+# The base is $BASE (a 6.12.y source tree, used as committed when it is a
+# git work tree) or, by default, Debian's linux-source-6.12 package,
+# installed when missing.
+
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+deb_tar=/usr/src/linux-source-6.12.tar.xz
+
+die() { echo "base: $*" >&2; exit 1; }
+
+tree_version() {
+	local mk=$1/Makefile v p s
+	[ -f "$mk" ] || die "$1 is not a kernel source tree (no Makefile)"
+	v=$(sed -n 's/^VERSION = //p' "$mk"); p=$(sed -n 's/^PATCHLEVEL = //p' "$mk")
+	s=$(sed -n 's/^SUBLEVEL = //p' "$mk")
+	echo "$v.$p.$s"
+}
+
+if [ -n "${BASE:-}" ]; then
+	BASE=$(cd "$BASE" 2>/dev/null && pwd) || die "BASE=$BASE: no such directory"
+	ver=$(tree_version "$BASE")
+	if git -C "$BASE" rev-parse --git-dir >/dev/null 2>&1 &&
+	   [ "$(git -C "$BASE" rev-parse --show-toplevel)" = "$BASE" ]; then
+		rev=$(git -C "$BASE" rev-parse HEAD)
+		id="git:$BASE:$rev"
+		desc="Linux $ver ($BASE at ${rev:0:12})"
+		kind=git
+	else
+		id="dir:$BASE:$(stat -c %Y "$BASE/Makefile")"
+		desc="Linux $ver ($BASE)"
+		kind=dir
+	fi
+else
+	if [ ! -f "$deb_tar" ]; then
+		echo "base: $deb_tar missing, installing linux-source-6.12" >&2
+		"$top/harness/setup.sh" base >&2
+	fi
+	[ -f "$deb_tar" ] || die "no $deb_tar after installing linux-source-6.12"
+	pkg=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
+	ver=${pkg%%-*}
+	id="deb:$pkg:$(stat -c %s.%Y "$deb_tar")"
+	desc="Linux $ver (Debian linux-source-6.12 $pkg)"
+	kind=deb
+fi
+
+case $ver in
+6.12.*) ;;
+*) die "base is Linux $ver; the series is for 6.12.y" ;;
+esac
+
+if [ "${1:-}" = --extract ]; then
+	dest=$2
+	mkdir -p "$dest"
+	case $kind in
+	deb) tar -C "$dest" --strip-components=1 -xJf "$deb_tar" ;;
+	git) git -C "$BASE" archive --format=tar HEAD | tar -C "$dest" -x ;;
+	dir) tar -C "$BASE" --exclude=.git -cf - . | tar -C "$dest" -x ;;
+	esac
+	[ "$(tree_version "$dest")" = "$ver" ] || die "extracted tree is not $ver"
+	exit 0
+fi
+
+mkdir -p "$build"
+echo "$id" >"$build/base.id"
+echo "$desc" >"$build/base.desc"
+echo "$desc"

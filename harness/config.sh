@@ -1,0 +1,53 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Make the test kernel's .config: arm64 tinyconfig + the selftests' fragment
+# (tools/testing/selftests/iommu/config of the assembled tree) + the harness
+# fragment (Kconfig at the top of this repository).  The result is checked
+# symbol by symbol and copied into the kernel build directory only when it
+# changed, so an unchanged configuration never forces a rebuild.
+
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+tree=$build/linux
+kobj=$build/kernel
+scratch=$build/kconfig
+cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
+frags=("$tree/tools/testing/selftests/iommu/config" "$top/Kconfig")
+
+die() { echo "config: $*" >&2; exit 1; }
+
+mkdir -p "$scratch" "$kobj"
+km() { make -s -C "$tree" O="$scratch" ARCH=arm64 CROSS_COMPILE="$cross" "$@" >/dev/null; }
+km tinyconfig
+"$tree/scripts/kconfig/merge_config.sh" -m -O "$scratch" \
+	"$scratch/.config" "${frags[@]}" >"$scratch/merge.log" 2>&1 ||
+	{ cat "$scratch/merge.log" >&2; die "merge_config failed"; }
+km olddefconfig
+
+bad=0
+for f in "${frags[@]}"; do
+	while IFS= read -r line; do
+		case $line in
+		CONFIG_*=*)
+			sym=${line%%=*}
+			grep -qx -- "$line" "$scratch/.config" || {
+				echo "config: $sym: wanted '${line#*=}', got '$(grep -m1 "^$sym=" "$scratch/.config" | cut -d= -f2- || true)' (from ${f#"$top"/})" >&2
+				bad=1
+			} ;;
+		"# CONFIG_"*" is not set")
+			sym=${line#\# }; sym=${sym%% *}
+			if grep -q "^$sym=" "$scratch/.config"; then
+				echo "config: $sym: wanted unset, got set (from ${f#"$top"/})" >&2
+				bad=1
+			fi ;;
+		esac
+	done <"$f"
+done
+[ $bad = 0 ] || die "some options did not stick (missing dependency?)"
+
+if ! cmp -s "$scratch/.config" "$kobj/.config"; then
+	cp "$scratch/.config" "$kobj/.config"
+	echo "config: $kobj/.config updated"
+fi

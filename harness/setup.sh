@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what the build and the QEMU test bed need on Debian 12, and say
+# what is being installed.  Does nothing when everything is present.
+#
+# Usage: harness/setup.sh [build|vm|base]...   (default: all)
+
+set -euo pipefail
+
+want_build="gcc-aarch64-linux-gnu libc6-dev-arm64-cross flex bison bc
+	libssl-dev libelf-dev cpio gzip ccache sparse git make gcc python3
+	perl xz-utils"
+want_base="linux-source-6.12"
+want_vm="qemu-system-arm"
+# QEMU's nested SMMUv3 model needs >= 9.2: bookworm has 7.2, backports 10.0.
+qemu_min=9.2
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(build base vm)
+
+missing=()
+need_qemu=0
+for part in "${parts[@]}"; do
+	case $part in
+	build) list=$want_build ;;
+	base) list=$want_base ;;
+	vm) list=""; need_qemu=1 ;;
+	*) echo "setup: unknown part '$part'" >&2; exit 2 ;;
+	esac
+	for p in $list; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		     grep -q "ok installed"; then
+			missing+=("$p")
+		fi
+	done
+done
+
+qemu_ok() {
+	command -v qemu-system-aarch64 >/dev/null || return 1
+	local v
+	v=$(qemu-system-aarch64 --version | sed -n 's/.*version \([0-9]*\.[0-9]*\).*/\1/p')
+	[ -n "$v" ] && [ "$(printf '%s\n%s\n' "$qemu_min" "$v" | sort -V | head -n1)" = "$qemu_min" ]
+}
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		echo "setup: need root to run: $*" >&2
+		return 1
+	fi
+}
+
+apt_updated=0
+apt_update() {
+	[ $apt_updated = 1 ] && return 0
+	echo "setup: apt-get update"
+	as_root apt-get update -qq >/dev/null || {
+		echo "setup: apt-get update failed" >&2; return 1; }
+	apt_updated=1
+}
+
+fail() {
+	echo "setup: cannot install: $*" >&2
+	echo "setup: install it by hand, then run make again" >&2
+	exit 1
+}
+
+export DEBIAN_FRONTEND=noninteractive
+
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	apt_update || fail "${missing[*]}"
+	as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+		>/dev/null || fail "${missing[*]}"
+fi
+
+if [ $need_qemu = 1 ] && ! qemu_ok; then
+	src=/etc/apt/sources.list.d/bookworm-backports.list
+	if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		echo "setup: enabling bookworm-backports for QEMU >= $qemu_min ($src)"
+		echo "deb http://deb.debian.org/debian bookworm-backports main" |
+			as_root tee "$src" >/dev/null
+		apt_updated=0
+	fi
+	echo "setup: installing $want_vm (>= $qemu_min) from bookworm-backports"
+	apt_update || fail "$want_vm"
+	as_root apt-get install -y -qq --no-install-recommends \
+		-t bookworm-backports $want_vm >/dev/null ||
+		fail "$want_vm from bookworm-backports"
+	qemu_ok || fail "qemu-system-aarch64 >= $qemu_min (found: $(qemu-system-aarch64 --version | head -n1))"
+fi
+exit 0
