@@ -25,6 +25,8 @@ JOBS ?= $(shell nproc)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 KCC := $(if $(CCACHE),ccache )$(CROSS_COMPILE)gcc
 export CROSS_COMPILE
+# ccache hits across clones: paths under $(BUILD) are hashed relative
+export CCACHE_BASEDIR := $(BUILD)
 
 TREE := $(BUILD)/linux
 KOBJ := $(BUILD)/kernel

@@ -58,13 +58,44 @@
 #define EDU_SYSFS		"/sys/bus/pci/devices"
 
 struct edu_dev {
-	char bdf[16];
+	char bdf[32];
 	int devfd;
 	uint32_t dev_id;
-	volatile uint8_t *bar0;
+	uint8_t *bar0;
 	size_t bar0_size;
 	uint64_t cfg_offset;
 };
+
+/*
+ * Register access: single, untorn accesses the compiler may not merge or
+ * drop (relaxed atomics), and a barrier that makes CPU writes to memory
+ * visible to the device before a register write starts a DMA.
+ */
+static inline uint32_t edu_read32(struct edu_dev *edu, unsigned int reg)
+{
+	return __atomic_load_n((uint32_t *)(edu->bar0 + reg), __ATOMIC_RELAXED);
+}
+
+static inline void edu_write32(struct edu_dev *edu, unsigned int reg,
+			       uint32_t val)
+{
+	__atomic_store_n((uint32_t *)(edu->bar0 + reg), val, __ATOMIC_RELAXED);
+}
+
+static inline void edu_write64(struct edu_dev *edu, unsigned int reg,
+			       uint64_t val)
+{
+	__atomic_store_n((uint64_t *)(edu->bar0 + reg), val, __ATOMIC_RELAXED);
+}
+
+static inline void edu_dma_barrier(void)
+{
+#if defined(__aarch64__)
+	asm volatile("dmb osh" : : : "memory");
+#else
+	__sync_synchronize();
+#endif
+}
 
 static inline int edu_read_hex(const char *bdf, const char *attr,
 			       unsigned long *val)
@@ -73,7 +104,7 @@ static inline int edu_read_hex(const char *bdf, const char *attr,
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), EDU_SYSFS "/%s/%s", bdf, attr);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%.31s/%.31s", bdf, attr);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -122,7 +153,7 @@ static inline int edu_find(unsigned int index, char *bdf, size_t len)
 		    !edu_read_hex(name, "device", &device) &&
 		    vendor == EDU_VENDOR && device == EDU_DEVICE) {
 			if (!index--) {
-				snprintf(bdf, len, "%s", name);
+				snprintf(bdf, len, "%.31s", name);
 				ret = 0;
 			}
 		}
@@ -139,19 +170,19 @@ static inline int edu_bind_vfio_pci(const char *bdf)
 	ssize_t n;
 	int ret;
 
-	snprintf(path, sizeof(path), EDU_SYSFS "/%s/driver", bdf);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%.31s/driver", bdf);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n > 0) {
 		link[n] = 0;
 		if (strstr(link, "/vfio-pci"))
 			return 0;
-		snprintf(path, sizeof(path), EDU_SYSFS "/%s/driver/unbind",
+		snprintf(path, sizeof(path), EDU_SYSFS "/%.31s/driver/unbind",
 			 bdf);
 		ret = edu_sysfs_write(path, bdf);
 		if (ret)
 			return ret;
 	}
-	snprintf(path, sizeof(path), EDU_SYSFS "/%s/driver_override", bdf);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%.31s/driver_override", bdf);
 	ret = edu_sysfs_write(path, "vfio-pci");
 	if (ret)
 		return ret;
@@ -166,14 +197,14 @@ static inline int edu_open_cdev(const char *bdf)
 	int fd = -ENOENT;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), EDU_SYSFS "/%s/vfio-dev", bdf);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%.31s/vfio-dev", bdf);
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
 	while ((ent = readdir(dir))) {
 		if (strncmp(ent->d_name, "vfio", 4))
 			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%s",
+		snprintf(path, sizeof(path), "/dev/vfio/devices/%.63s",
 			 ent->d_name);
 		fd = open(path, O_RDWR);
 		if (fd < 0)
@@ -257,7 +288,7 @@ static inline int edu_setup_device(struct edu_dev *edu)
 		return -errno;
 	edu->bar0 = bar;
 	edu->bar0_size = info.size;
-	if (*(volatile uint32_t *)(edu->bar0 + EDU_REG_ID) != EDU_ID_VALUE)
+	if (edu_read32(edu, EDU_REG_ID) != EDU_ID_VALUE)
 		return -ENODEV;
 
 	if (pread(edu->devfd, &cmd, sizeof(cmd),
@@ -306,23 +337,6 @@ static inline void edu_close(struct edu_dev *edu)
 	edu->devfd = -1;
 }
 
-static inline uint32_t edu_read32(struct edu_dev *edu, unsigned int reg)
-{
-	return *(volatile uint32_t *)(edu->bar0 + reg);
-}
-
-static inline void edu_write32(struct edu_dev *edu, unsigned int reg,
-			       uint32_t val)
-{
-	*(volatile uint32_t *)(edu->bar0 + reg) = val;
-}
-
-static inline void edu_write64(struct edu_dev *edu, unsigned int reg,
-			       uint64_t val)
-{
-	*(volatile uint64_t *)(edu->bar0 + reg) = val;
-}
-
 static inline long edu_now_ms(void)
 {
 	struct timespec ts;
@@ -353,12 +367,14 @@ static inline int edu_dma(struct edu_dev *edu, uint64_t iova, uint32_t len,
 		cmd |= EDU_DMA_TO_RAM;
 	if (irq)
 		cmd |= EDU_DMA_IRQ;
+	edu_dma_barrier();
 	edu_write32(edu, EDU_REG_DMA_CMD, cmd);
 	while (edu_read32(edu, EDU_REG_DMA_CMD) & EDU_DMA_START) {
 		if (edu_now_ms() > deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
+	edu_dma_barrier();
 	return 0;
 }
 
@@ -423,7 +439,7 @@ static inline int edu_msi_address(const char *bdf, uint64_t *addr)
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), EDU_SYSFS "/%s/config", bdf);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%.31s/config", bdf);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;

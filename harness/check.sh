@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# checkpatch --strict on every patch of the queue and on every new file of
+# the series (the overlay) and of the harness.  Any error or warning fails.
+
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+cp=$build/linux/scripts/checkpatch.pl
+[ -x "$cp" ] || { echo "check: no $cp: run 'make tree' first" >&2; exit 1; }
+
+opts=(--strict --no-tree --quiet --show-types --color=never)
+# The harness's own C is userspace: allow what the kernel forbids only
+# for kernel code.
+user_ignore=SPLIT_STRING,PREFER_KERNEL_TYPES
+bad=0 n=0
+
+run() {
+	local out
+	n=$((n + 1))
+	if ! out=$("$cp" "${opts[@]}" "$@" 2>&1) || [ -n "$out" ]; then
+		echo "$out"
+		bad=$((bad + 1))
+	fi
+}
+
+while read -r p _; do
+	case $p in ''|'#'*) continue ;; esac
+	run "$top/patches/$p"
+done < <(sed 's/#.*//' "$top/patches/series")
+
+cd "$top"
+while IFS= read -r f; do
+	case $f in
+	harness/*) run --ignore "$user_ignore" -f "$f" ;;
+	*) run -f "$f" ;;
+	esac
+done < <(cd "$top" && for d in arch drivers include tools Documentation harness; do
+		[ -d "$d" ] && find "$d" -type f \( -name '*.[ch]' -o -name '*.rst' -o -name Kconfig -o -name Makefile \)
+	done | LC_ALL=C sort)
+
+if [ $bad != 0 ]; then
+	echo "check: checkpatch --strict: $bad of $n files have errors or warnings" >&2
+	exit 1
+fi
+echo "check: checkpatch --strict: $n files clean"

@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Pack the guest's initramfs: harness/init.c as /init, the kselftest
+# programs under /tests (run in name order), the VMM demo as /bin/vmm-demo.
+# Everything is static; no other userland is needed.
+#
+# Usage: harness/initramfs.sh OUT.cpio.gz SELFTEST...
+
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
+out=$1; shift
+root=$build/initramfs
+hdr=$build/kernel/usr/include
+cflags="-static -O2 -Wall -Wextra -Werror -Wno-unused-parameter -isystem $hdr"
+
+cc() { local o=$1; shift; "${cross}gcc" $cflags -o "$o" "$@"; }
+
+rm -rf "$root"
+mkdir -p "$root"/{bin,tests,proc,sys,dev,tmp}
+cc "$root/init" "$top/harness/init.c"
+cc "$root/bin/vmm-demo" -I "$build/linux/tools/testing/selftests/iommu" \
+	"$top/harness/vmm-demo.c"
+for t in "$@"; do
+	[ -x "$t" ] || { echo "initramfs: $t was not built" >&2; exit 1; }
+	cp "$t" "$root/tests/"
+done
+(cd "$root" && find . -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc --owner=0:0 --quiet) | gzip -1 >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "initramfs: $out ($(du -k "$out" | cut -f1) KiB: init, vmm-demo, $(ls "$root/tests" | tr '\n' ' '))"
