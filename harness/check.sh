@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # checkpatch --strict on every patch of the queue and on every new file of
-# the series (the overlay) and of the harness.  Any error or warning fails.
+# the series (the overlay) and of the harness, and the self-test of the
+# result judge.  Any error or warning fails.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,8 +41,10 @@ done < <(cd "$top" && for d in arch drivers include tools Documentation harness;
 		[ -d "$d" ] && find "$d" -type f \( -name '*.[ch]' -o -name '*.rst' -o -name Kconfig -o -name Makefile \)
 	done | LC_ALL=C sort)
 
+"$top/harness/test-results.sh" || bad=$((bad + 1))
+
 if [ $bad != 0 ]; then
-	echo "check: checkpatch --strict: $bad of $n files have errors or warnings" >&2
+	echo "check: $bad problem(s) (checkpatch --strict on $n files, judge self-test)" >&2
 	exit 1
 fi
 echo "check: checkpatch --strict: $n files clean"

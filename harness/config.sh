@@ -11,10 +11,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 tree=$build/linux
-kobj=$build/kernel
-scratch=$build/kconfig
+kobj=${KOBJ:-$build/kernel}
+scratch=$kobj.kconfig
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 frags=("$tree/tools/testing/selftests/iommu/config" "$top/Kconfig")
+# KCONFIG_EXTRA: more fragments (make KASAN=1 adds harness/kasan.config)
+for f in ${KCONFIG_EXTRA:-}; do frags+=("$f"); done
 
 die() { echo "config: $*" >&2; exit 1; }
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Pack the guest's initramfs: harness/init.c as /init, the kselftest
-# programs under /tests (run in name order), the VMM demo as /bin/vmm-demo.
+# Pack the guest's initramfs: harness/init.c as /init, harness/plan as
+# /plan (what runs), the kselftest programs under /tests, the VMM demo as
+# /bin/vmm-demo.
 # Everything is static; no other userland is needed.
 #
 # Usage: harness/initramfs.sh OUT.cpio.gz SELFTEST...
@@ -13,7 +14,7 @@ build=${BUILD:-$top/build}
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 out=$1; shift
 root=$build/initramfs
-hdr=$build/kernel/usr/include
+hdr=${KOBJ:-$build/kernel}/usr/include
 cflags="-static -O2 -Wall -Wextra -Werror -Wno-unused-parameter -isystem $hdr"
 
 cc() { local o=$1; shift; "${cross}gcc" $cflags -o "$o" "$@"; }
@@ -21,6 +22,7 @@ cc() { local o=$1; shift; "${cross}gcc" $cflags -o "$o" "$@"; }
 rm -rf "$root"
 mkdir -p "$root"/{bin,tests,proc,sys,dev,tmp}
 cc "$root/init" "$top/harness/init.c"
+cp "$top/harness/plan" "$root/plan"
 cc "$root/bin/vmm-demo" -I "$build/linux/tools/testing/selftests/iommu" \
 	"$top/harness/vmm-demo.c"
 for t in "$@"; do

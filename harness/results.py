@@ -32,6 +32,7 @@ SPLATS = [
      'lockdep'),
     (re.compile(r'INFO: task .* blocked for more than'), 'hung task'),
     (re.compile(r'new suspected memory leaks?'), 'kmemleak'),
+    (re.compile(r'kmemleak: .*(disabled|Out of memory)'), 'kmemleak off'),
     (re.compile(r'Internal error: |\bOops\b'), 'Oops'),
     (re.compile(r'Unable to handle kernel'), 'Oops'),
     (re.compile(r'Kernel panic'), 'panic'),
@@ -53,6 +54,8 @@ class Suite:
         self.failures = []
         self.skips = []
         self.problems = []
+        self.times = []     # ms since start, before each top-level result
+        self.durations = []  # (ms, test name)
 
 
 def parse_channel(path):
@@ -83,6 +86,9 @@ def parse_channel(path):
             done = True
             in_kmemleak = False
             continue
+        if line.startswith('##T ') and current:
+            current.times.append(int(line.split()[1]))
+            continue
         if line.startswith('##'):
             continue
         if in_kmemleak:
@@ -109,6 +115,11 @@ def judge_tap(s):
     plan = [p for p in plans if len(p.group('indent')) == top]
     if plan:
         s.planned = int(plan[0].group('count'))
+    if s.kind == 'tap' and len(s.times) == len(cases):
+        prev = 0
+        for t, m in zip(s.times, cases):
+            s.durations.append((t - prev, m.group('name').strip()))
+            prev = t
     for m in cases:
         name = m.group('name').strip()
         directive = (m.group('directive') or '').upper()
@@ -162,10 +173,15 @@ def main():
     ap.add_argument('--mode', default='test')
     ap.add_argument('--expect', required=True)
     ap.add_argument('--console', required=True)
-    ap.add_argument('--results', required=True)
+    ap.add_argument('--results', action='append', required=True)
     args = ap.parse_args()
 
-    suites, done, kmemleak = parse_channel(args.results)
+    suites, done, kmemleak = [], False, []
+    for path in args.results:
+        s, d, k = parse_channel(path)
+        suites += s
+        done = done or d
+        kmemleak += k
     splats = scan_console(args.console)
     errors = []
 
@@ -208,6 +224,10 @@ def main():
             tot[0] += s.passed
             tot[1] += s.failed
             tot[2] += s.skipped
+        slow = sorted((d for s in suites for d in s.durations), reverse=True)
+        if slow:
+            print('slowest tests: ' + ', '.join(
+                '%s %.1fs' % (n, ms / 1000.0) for ms, n in slow[:5]))
         for s in suites:
             for name, reason in s.skips:
                 if (s.name, name) in allowed_skips:
@@ -233,7 +253,7 @@ def main():
     if args.mode != 'run':
         print('%d passed, %d failed, %d skipped' % tuple(tot))
     if errors:
-        print('see %s and %s' % (args.console, args.results))
+        print('see %s and %s' % (args.console, ' '.join(args.results)))
     return 1 if errors else 0
 
 

@@ -10,7 +10,8 @@
 #   harness/vm.sh run IMAGE INITRD    run the VMM demo
 #
 # The kernel log goes to $BUILD/vm/console.log (ttyAMA0); the programs'
-# output to $BUILD/vm/results.log (virtio console hvc0).
+# output to $BUILD/vm/results0.log and results1.log (virtio consoles hvc0
+# and hvc1: two groups of suites run at once, see harness/plan).
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,7 @@ vm=$build/vm
 [ -f "$image" ] || { echo "vm: no kernel image $image" >&2; exit 1; }
 [ -f "$initrd" ] || { echo "vm: no initramfs $initrd" >&2; exit 1; }
 mkdir -p "$vm"
-rm -f "$vm/console.log" "$vm/results.log"
+rm -f "$vm"/console.log "$vm"/results*.log
 
 # 2 MiB hugetlb pages for the iommufd hugepage tests (the largest needs 64)
 append="console=ttyAMA0 panic=-1 oops=panic hugepages=80 loglevel=7"
@@ -38,8 +39,10 @@ timeout --kill-after=10 "$timeout" qemu-system-aarch64 \
 	-display none -monitor none -no-reboot -nic none \
 	-serial "file:$vm/console.log" \
 	-device virtio-serial-device \
-	-chardev "file,id=results,path=$vm/results.log" \
-	-device virtconsole,chardev=results \
+	-chardev "file,id=results0,path=$vm/results0.log" \
+	-device virtconsole,chardev=results0 \
+	-chardev "file,id=results1,path=$vm/results1.log" \
+	-device virtconsole,chardev=results1 \
 	-device edu -device edu \
 	-kernel "$image" -initrd "$initrd" -append "$append" \
 	</dev/null
@@ -51,7 +54,7 @@ if [ $rc = 124 ] || [ $rc = 137 ]; then
 	echo "vm: the guest did not finish within ${timeout}s; last console lines:" >&2
 	tail -n 40 "$vm/console.log" >&2 || true
 	echo "vm: last result lines:" >&2
-	tail -n 20 "$vm/results.log" >&2 || true
+	tail -n 20 "$vm"/results*.log >&2 || true
 	exit 1
 fi
 if [ $rc != 0 ]; then
@@ -63,4 +66,5 @@ echo "vm: guest finished in ${secs}s"
 
 exec python3 "$top/harness/results.py" --mode "$mode" \
 	--expect "$top/harness/expected" \
-	--console "$vm/console.log" --results "$vm/results.log"
+	--console "$vm/console.log" --results "$vm/results0.log" \
+	--results "$vm/results1.log"
