@@ -23,8 +23,9 @@ export BUILD BASE
 
 CROSS_COMPILE ?= aarch64-linux-gnu-
 JOBS ?= $(shell nproc)
-CCACHE := $(shell command -v ccache 2>/dev/null)
-KCC := $(if $(CCACHE),ccache )$(CROSS_COMPILE)gcc
+# Looked up when used, after 'deps' may have installed ccache
+CCACHE = $(shell command -v ccache 2>/dev/null)
+KCC = $(if $(CCACHE),ccache )$(CROSS_COMPILE)gcc
 export CROSS_COMPILE
 # ccache hits across clones: paths under $(BUILD) are hashed relative
 export CCACHE_BASEDIR := $(BUILD)
