@@ -10,7 +10,7 @@ set -euo pipefail
 
 want_build="gcc-aarch64-linux-gnu libc6-dev-arm64-cross flex bison bc
 	libssl-dev libelf-dev cpio gzip ccache sparse git make gcc python3
-	perl xz-utils"
+	perl xz-utils rsync"
 want_base="linux-source-6.12"
 want_vm="qemu-system-arm"
 # QEMU's nested SMMUv3 model needs >= 9.2: bookworm has 7.2, backports 10.0.
