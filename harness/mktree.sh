@@ -125,6 +125,7 @@ unset GIT_INDEX_FILE
 head=$(G rev-parse HEAD)
 last=$(G rev-parse -q --verify refs/series/assembled || true)
 if [ "$head" = "$parent" ]; then
+	G update-ref refs/series/assembled "$parent"
 	if [ -n "$(G status --porcelain --untracked-files=no)" ]; then
 		echo "mktree: note: $tree has uncommitted changes (kept)"
 	fi

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the msi-iommu core, on a fake paging domain that records
+ * what is mapped where.
+ */
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/iommu.h>
+#include <linux/kthread.h>
+#include <linux/msi.h>
+#include <linux/msi-iommu.h>
+#include <linux/sizes.h>
+#include <linux/xarray.h>
+
+#define WIN_START	0x8000000ULL
+#define WIN_SIZE	SZ_1M
+#define GRANULE		SZ_4K
+#define DOORBELL	0x8090040ULL	/* GITS_TRANSLATER of QEMU's virt ITS */
+#define DB_PAGE		0x8090000ULL
+
+struct fake_domain {
+	struct iommu_domain domain;
+	struct xarray map;		/* IOVA page -> physical page */
+	unsigned long nr_mapped;
+	int fail_map;			/* error the next map returns */
+};
+
+#define to_fake(d) container_of(d, struct fake_domain, domain)
+
+static int fake_map_pages(struct iommu_domain *d, unsigned long iova,
+			  phys_addr_t paddr, size_t pgsize, size_t pgcount,
+			  int prot, gfp_t gfp, size_t *mapped)
+{
+	struct fake_domain *fd = to_fake(d);
+	size_t i;
+	int ret;
+
+	if (fd->fail_map) {
+		ret = fd->fail_map;
+		fd->fail_map = 0;
+		return ret;
+	}
+	for (i = 0; i < pgcount; i++) {
+		unsigned long idx = (iova >> PAGE_SHIFT) + i;
+
+		if (xa_load(&fd->map, idx))
+			return -EEXIST;
+		ret = xa_err(xa_store(&fd->map, idx,
+				      xa_mk_value((paddr >> PAGE_SHIFT) + i),
+				      gfp));
+		if (ret)
+			return ret;
+		fd->nr_mapped++;
+		*mapped += pgsize;
+	}
+	return 0;
+}
+
+static size_t fake_unmap_pages(struct iommu_domain *d, unsigned long iova,
+			       size_t pgsize, size_t pgcount,
+			       struct iommu_iotlb_gather *gather)
+{
+	struct fake_domain *fd = to_fake(d);
+	size_t i, done = 0;
+
+	for (i = 0; i < pgcount; i++) {
+		if (!xa_erase(&fd->map, (iova >> PAGE_SHIFT) + i))
+			break;
+		fd->nr_mapped--;
+		done += pgsize;
+	}
+	return done;
+}
+
+static const struct iommu_domain_ops fake_ops = {
+	.map_pages = fake_map_pages,
+	.unmap_pages = fake_unmap_pages,
+};
+
+struct msi_test {
+	struct fake_domain fd;
+	struct msi_iommu mi;
+};
+
+static phys_addr_t fake_lookup(struct fake_domain *fd, dma_addr_t iova)
+{
+	void *e = xa_load(&fd->map, iova >> PAGE_SHIFT);
+
+	return e ? (phys_addr_t)xa_to_value(e) << PAGE_SHIFT : 0;
+}
+
+static void msi_test_setup(struct kunit *test, struct msi_test *t,
+			   dma_addr_t size, bool movable)
+{
+	struct msi_iommu_geometry geo = {
+		.start = WIN_START,
+		.size = size,
+		.granule = GRANULE,
+		.sw_mapped = true,
+		.movable = movable,
+	};
+
+	xa_init(&t->fd.map);
+	t->fd.domain.type = IOMMU_DOMAIN_UNMANAGED;
+	t->fd.domain.ops = &fake_ops;
+	t->fd.domain.pgsize_bitmap = GRANULE;
+	t->fd.domain.geometry.aperture_start = 0;
+	t->fd.domain.geometry.aperture_end = SZ_4G - 1;
+	t->fd.domain.geometry.force_aperture = true;
+	msi_iommu_init(&t->mi, &geo);
+}
+
+static void msi_test_exit(void *data)
+{
+	struct msi_test *t = data;
+
+	msi_iommu_destroy(&t->mi, &t->fd.domain);
+	xa_destroy(&t->fd.map);
+}
+
+static struct msi_test *msi_test_alloc(struct kunit *test, dma_addr_t size,
+				       bool movable)
+{
+	struct msi_test *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	msi_test_setup(test, t, size, movable);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, msi_test_exit, t));
+	return t;
+}
+
+static int get(struct msi_test *t, phys_addr_t phys, dma_addr_t *iova)
+{
+	return msi_iommu_get_doorbell(&t->mi, &t->fd.domain, phys,
+				      IOMMU_WRITE | IOMMU_MMIO, iova);
+}
+
+static void put(struct msi_test *t, phys_addr_t phys)
+{
+	msi_iommu_put_doorbell(&t->mi, &t->fd.domain, phys);
+}
+
+/* The first doorbell goes to the start of the window, mapped to its page. */
+static void msi_iommu_test_map_in_window(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t iova = 0;
+
+	KUNIT_ASSERT_EQ(test, 0, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, iova, WIN_START);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, iova), DB_PAGE);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 1);
+	put(t, DOORBELL);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 0);
+}
+
+/* Users of one doorbell page share a mapping until the last one goes. */
+static void msi_iommu_test_shared(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t a = 0, b = 0, c = 0;
+
+	KUNIT_ASSERT_EQ(test, 0, get(t, DOORBELL, &a));
+	KUNIT_ASSERT_EQ(test, 0, get(t, DOORBELL, &b));
+	KUNIT_ASSERT_EQ(test, 0, get(t, DB_PAGE + 0x44, &c));
+	KUNIT_EXPECT_EQ(test, a, b);
+	KUNIT_EXPECT_EQ(test, a, c);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 1);
+
+	put(t, DOORBELL);
+	put(t, DB_PAGE + 0x44);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, a), DB_PAGE);
+	put(t, DOORBELL);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 0);
+}
+
+/* A slot freed by the last put is the next one handed out. */
+static void msi_iommu_test_slot_reuse(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t a = 0, b = 0, c = 0, d = 0;
+
+	KUNIT_ASSERT_EQ(test, 0, get(t, 0x10000000, &a));
+	KUNIT_ASSERT_EQ(test, 0, get(t, 0x20000000, &b));
+	KUNIT_ASSERT_EQ(test, 0, get(t, 0x30000000, &c));
+	KUNIT_EXPECT_EQ(test, a, WIN_START);
+	KUNIT_EXPECT_EQ(test, b, WIN_START + GRANULE);
+	KUNIT_EXPECT_EQ(test, c, WIN_START + 2 * GRANULE);
+
+	put(t, 0x20000000);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, b), 0);
+	KUNIT_ASSERT_EQ(test, 0, get(t, 0x40000000, &d));
+	KUNIT_EXPECT_EQ(test, d, b);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, d), 0x40000000);
+	put(t, 0x10000000);
+	put(t, 0x30000000);
+	put(t, 0x40000000);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+}
+
+/* A full window refuses with -ENOSPC and never maps outside itself. */
+static void msi_iommu_test_exhaustion(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, 4 * GRANULE, true);
+	dma_addr_t iova = 0;
+	unsigned long idx;
+	void *entry;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_EQ(test, 0, get(t, SZ_1G + i * GRANULE, &iova));
+	KUNIT_EXPECT_EQ(test, -ENOSPC, get(t, SZ_1G + 4 * GRANULE, &iova));
+	KUNIT_EXPECT_EQ(test, -ENOSPC, get(t, SZ_2G, &iova));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 4);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 4);
+	xa_for_each(&t->fd.map, idx, entry) {
+		KUNIT_EXPECT_GE(test, (u64)idx << PAGE_SHIFT, WIN_START);
+		KUNIT_EXPECT_LT(test, (u64)idx << PAGE_SHIFT,
+				WIN_START + 4 * GRANULE);
+	}
+	/* An existing doorbell still gets its reference when full */
+	KUNIT_EXPECT_EQ(test, 0, get(t, SZ_1G, &iova));
+	put(t, SZ_1G);
+
+	put(t, SZ_1G + 2 * GRANULE);
+	KUNIT_EXPECT_EQ(test, 0, get(t, SZ_2G, &iova));
+	KUNIT_EXPECT_EQ(test, iova, WIN_START + 2 * GRANULE);
+}
+
+/* Moving the window: each bad request gets its errno and changes nothing. */
+static void msi_iommu_test_set_window(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	struct iommu_domain *d = &t->fd.domain;
+	struct msi_iommu_geometry geo;
+	dma_addr_t iova = 0;
+
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_set_window(&t->mi, d, SZ_1G + 0x800, SZ_1M));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_set_window(&t->mi, d, SZ_1G, 0));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_set_window(&t->mi, d, SZ_1G, SZ_1M + 0x800));
+	KUNIT_EXPECT_EQ(test, -EOVERFLOW,
+			msi_iommu_set_window(&t->mi, d,
+					     (dma_addr_t)-SZ_1M, SZ_2M));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_set_window(&t->mi, d, SZ_4G - SZ_1M, SZ_2M));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_set_window(&t->mi, d, SZ_4G, SZ_1M));
+	msi_iommu_get_geometry(&t->mi, &geo);
+	KUNIT_EXPECT_EQ(test, geo.start, WIN_START);
+	KUNIT_EXPECT_EQ(test, geo.size, WIN_SIZE);
+
+	KUNIT_ASSERT_EQ(test, 0, msi_iommu_set_window(&t->mi, d, SZ_1G, SZ_1M));
+	msi_iommu_get_geometry(&t->mi, &geo);
+	KUNIT_EXPECT_EQ(test, geo.start, SZ_1G);
+	KUNIT_EXPECT_EQ(test, geo.size, SZ_1M);
+
+	KUNIT_ASSERT_EQ(test, 0, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, iova, SZ_1G);
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			msi_iommu_set_window(&t->mi, d, SZ_2G, SZ_1M));
+	put(t, DOORBELL);
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_set_window(&t->mi, d, SZ_2G, SZ_1M));
+	KUNIT_ASSERT_EQ(test, 0, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, iova, SZ_2G);
+	put(t, DOORBELL);
+}
+
+/* A window the driver does not let move stays where it is. */
+static void msi_iommu_test_fixed_window(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, false);
+
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			msi_iommu_set_window(&t->mi, &t->fd.domain, SZ_1G,
+					     SZ_1M));
+}
+
+/* A domain that needs no doorbell mapping accepts none. */
+static void msi_iommu_test_no_mapping(struct kunit *test)
+{
+	struct msi_iommu_geometry geo = { .sw_mapped = false };
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t iova = 0;
+
+	msi_iommu_destroy(&t->mi, &t->fd.domain);
+	msi_iommu_init(&t->mi, &geo);
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			msi_iommu_set_window(&t->mi, &t->fd.domain, SZ_1G,
+					     SZ_1M));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+}
+
+/* A failed map leaves no doorbell, no mapping and no slot behind. */
+static void msi_iommu_test_map_failure(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t iova = 0;
+
+	t->fd.fail_map = -EIO;
+	KUNIT_EXPECT_EQ(test, -EIO, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 0);
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_set_window(&t->mi, &t->fd.domain,
+						      WIN_START, WIN_SIZE));
+	KUNIT_ASSERT_EQ(test, 0, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, iova, WIN_START);
+	put(t, DOORBELL);
+}
+
+/* Destroying the state unmaps what is still mapped. */
+static void msi_iommu_test_destroy(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t iova = 0;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, 0, get(t, SZ_1G + i * GRANULE, &iova));
+	KUNIT_ASSERT_EQ(test, 0, get(t, SZ_1G, &iova));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 3);
+	msi_iommu_destroy(&t->mi, &t->fd.domain);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+	/* the exit action destroys again: start over empty */
+	msi_test_setup(test, t, WIN_SIZE, true);
+}
+
+static void msi_iommu_test_translate(struct kunit *test)
+{
+	struct msi_msg msg = {
+		.address_lo = lower_32_bits(DOORBELL),
+		.address_hi = upper_32_bits(DOORBELL),
+		.data = 7,
+	};
+
+	msi_iommu_translate_msg(&msg, WIN_START, PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, msg.address_lo, 0x8000040);
+	KUNIT_EXPECT_EQ(test, msg.address_hi, 0);
+	KUNIT_EXPECT_EQ(test, msg.data, 7);
+
+	msg.address_lo = 0x40;
+	msi_iommu_translate_msg(&msg, 0x123400000000ULL, PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, msg.address_lo, 0x40);
+	KUNIT_EXPECT_EQ(test, msg.address_hi, 0x1234);
+}
+
+#define CONC_THREADS	4
+#define CONC_ROUNDS	300
+#define CONC_DOORBELLS	6
+
+struct conc_arg {
+	struct kunit *test;
+	struct msi_test *t;
+	struct completion done;
+	unsigned int seed;
+	int errors;
+};
+
+static int conc_worker(void *data)
+{
+	struct conc_arg *arg = data;
+	dma_addr_t iova;
+	int i;
+
+	for (i = 0; i < CONC_ROUNDS; i++) {
+		unsigned int k = (arg->seed + i * 7) % CONC_DOORBELLS;
+		phys_addr_t phys = SZ_1G + k * GRANULE + 0x40;
+
+		if (get(arg->t, phys, &iova) ||
+		    fake_lookup(&arg->t->fd, iova) != SZ_1G + k * GRANULE)
+			arg->errors++;
+		else
+			put(arg->t, phys);
+		if (!(i % 32))
+			cond_resched();
+	}
+	complete(&arg->done);
+	return 0;
+}
+
+/* Concurrent users of shared and distinct doorbells end with nothing left. */
+static void msi_iommu_test_concurrent(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, 8 * GRANULE, true);
+	struct conc_arg args[CONC_THREADS];
+	struct task_struct *task;
+	int i;
+
+	for (i = 0; i < CONC_THREADS; i++) {
+		args[i].test = test;
+		args[i].t = t;
+		args[i].seed = i * 3;
+		args[i].errors = 0;
+		init_completion(&args[i].done);
+		task = kthread_run(conc_worker, &args[i], "msi-iommu-test/%d", i);
+		if (IS_ERR(task)) {
+			args[i].errors = 1;
+			complete(&args[i].done);
+		}
+	}
+	for (i = 0; i < CONC_THREADS; i++) {
+		wait_for_completion(&args[i].done);
+		KUNIT_EXPECT_EQ(test, args[i].errors, 0);
+	}
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 0);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+}
+
+static struct kunit_case msi_iommu_test_cases[] = {
+	KUNIT_CASE(msi_iommu_test_map_in_window),
+	KUNIT_CASE(msi_iommu_test_shared),
+	KUNIT_CASE(msi_iommu_test_slot_reuse),
+	KUNIT_CASE(msi_iommu_test_exhaustion),
+	KUNIT_CASE(msi_iommu_test_set_window),
+	KUNIT_CASE(msi_iommu_test_fixed_window),
+	KUNIT_CASE(msi_iommu_test_no_mapping),
+	KUNIT_CASE(msi_iommu_test_map_failure),
+	KUNIT_CASE(msi_iommu_test_destroy),
+	KUNIT_CASE(msi_iommu_test_translate),
+	KUNIT_CASE(msi_iommu_test_concurrent),
+	{}
+};
+
+static struct kunit_suite msi_iommu_test_suite = {
+	.name = "msi-iommu",
+	.test_cases = msi_iommu_test_cases,
+};
+
+kunit_test_suite(msi_iommu_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the msi-iommu core");
+MODULE_LICENSE("GPL");

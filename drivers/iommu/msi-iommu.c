@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSI doorbells in IOMMU domains: a bounded window per domain, one mapping
+ * per doorbell page shared by all its users, released with the last one.
+ *
+ * Each doorbell page occupies one granule-sized slot of the window; slots
+ * come from an IDA, so a full window fails with -ENOSPC instead of spilling
+ * into IOVA space that somebody else may map, and a slot is reused once its
+ * doorbell is gone.  Doorbells are found by physical address in an rbtree:
+ * the cost of a lookup depends on how many distinct doorbells the domain
+ * has, never on how many vectors share one.
+ */
+#include <linux/iommu.h>
+#include <linux/lockdep.h>
+#include <linux/msi.h>
+#include <linux/msi-iommu.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+
+/**
+ * struct msi_iommu_doorbell - one doorbell page mapped in a domain
+ * @node: in &msi_iommu.doorbells
+ * @phys: physical address of the page
+ * @iova: where the page is mapped
+ * @users: references taken by msi_iommu_get_doorbell()
+ */
+struct msi_iommu_doorbell {
+	struct rb_node node;
+	phys_addr_t phys;
+	dma_addr_t iova;
+	unsigned int users;
+};
+
+#define node_to_doorbell(n) rb_entry((n), struct msi_iommu_doorbell, node)
+
+static int doorbell_cmp_key(const void *key, const struct rb_node *node)
+{
+	phys_addr_t phys = *(const phys_addr_t *)key;
+	phys_addr_t other = node_to_doorbell(node)->phys;
+
+	if (phys < other)
+		return -1;
+	return phys > other;
+}
+
+static bool doorbell_less(struct rb_node *a, const struct rb_node *b)
+{
+	return node_to_doorbell(a)->phys < node_to_doorbell(b)->phys;
+}
+
+/* How many slots a window has; the IDA hands out at most INT_MAX + 1. */
+static unsigned int window_slots(dma_addr_t size, size_t granule)
+{
+	dma_addr_t n = size >> __ffs(granule);
+
+	return n > (dma_addr_t)INT_MAX + 1 ? (unsigned int)INT_MAX + 1 : n;
+}
+
+/**
+ * msi_iommu_init() - set up the doorbell state of a domain
+ * @mi: the state to set up
+ * @geo: the domain's MSI geometry, as its IOMMU driver advertises it
+ *
+ * A geometry without @geo->sw_mapped, or with no window, accepts no
+ * doorbells.  The granule must be a power of two.
+ */
+void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
+{
+	mutex_init(&mi->lock);
+	mi->geo = *geo;
+	mi->doorbells = RB_ROOT;
+	ida_init(&mi->slots);
+	mi->nr_doorbells = 0;
+	mi->nr_slots = 0;
+	/* A geometry that cannot be used maps nothing */
+	if (WARN_ON(geo->sw_mapped && !is_power_of_2(geo->granule)))
+		mi->geo.sw_mapped = false;
+	if (mi->geo.sw_mapped && geo->size)
+		mi->nr_slots = window_slots(geo->size, geo->granule);
+}
+EXPORT_SYMBOL_GPL(msi_iommu_init);
+
+static void doorbell_release(struct msi_iommu *mi, struct iommu_domain *domain,
+			     struct msi_iommu_doorbell *db)
+{
+	size_t unmapped;
+
+	lockdep_assert_held(&mi->lock);
+
+	unmapped = iommu_unmap(domain, db->iova, mi->geo.granule);
+	WARN_ON(unmapped != mi->geo.granule);
+	ida_free(&mi->slots, (db->iova - mi->geo.start) >> __ffs(mi->geo.granule));
+	rb_erase(&db->node, &mi->doorbells);
+	mi->nr_doorbells--;
+	kfree(db);
+}
+
+/**
+ * msi_iommu_destroy() - unmap every doorbell and free the state
+ * @mi: the domain's doorbell state
+ * @domain: the domain the doorbells are mapped in, or NULL when the domain
+ *	is being freed and its mappings go with it
+ */
+void msi_iommu_destroy(struct msi_iommu *mi, struct iommu_domain *domain)
+{
+	struct rb_node *node;
+
+	mutex_lock(&mi->lock);
+	while ((node = rb_first(&mi->doorbells))) {
+		struct msi_iommu_doorbell *db = node_to_doorbell(node);
+
+		if (domain) {
+			doorbell_release(mi, domain, db);
+			continue;
+		}
+		rb_erase(node, &mi->doorbells);
+		mi->nr_doorbells--;
+		kfree(db);
+	}
+	ida_destroy(&mi->slots);
+	mutex_unlock(&mi->lock);
+	mutex_destroy(&mi->lock);
+}
+EXPORT_SYMBOL_GPL(msi_iommu_destroy);
+
+/**
+ * msi_iommu_get_geometry() - read a domain's MSI geometry
+ * @mi: the domain's doorbell state
+ * @geo: filled with the current geometry
+ */
+void msi_iommu_get_geometry(struct msi_iommu *mi, struct msi_iommu_geometry *geo)
+{
+	mutex_lock(&mi->lock);
+	*geo = mi->geo;
+	mutex_unlock(&mi->lock);
+}
+EXPORT_SYMBOL_GPL(msi_iommu_get_geometry);
+
+/**
+ * msi_iommu_set_window() - move a domain's software MSI window
+ * @mi: the domain's doorbell state
+ * @domain: the domain, whose aperture the window must fit in
+ * @start: first IOVA of the new window
+ * @size: its size in bytes
+ *
+ * Only possible while no doorbell is mapped.
+ *
+ * Return: 0 on success;
+ * -EOPNOTSUPP if the domain needs no window or its window cannot move;
+ * -EINVAL if @size is 0, @start or @size is not a multiple of the granule,
+ * or the window is outside the domain's aperture;
+ * -EOVERFLOW if @start + @size wraps (or does not fit an IOVA);
+ * -EBUSY if doorbells are mapped.
+ */
+int msi_iommu_set_window(struct msi_iommu *mi, struct iommu_domain *domain,
+			 dma_addr_t start, dma_addr_t size)
+{
+	const struct iommu_domain_geometry *ap = &domain->geometry;
+	dma_addr_t last;
+	int ret = 0;
+
+	mutex_lock(&mi->lock);
+	if (!mi->geo.sw_mapped || !mi->geo.movable) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	if (!size || !IS_ALIGNED(start, mi->geo.granule) ||
+	    !IS_ALIGNED(size, mi->geo.granule)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (check_add_overflow(start, size - 1, &last) ||
+	    (unsigned long)last != last) {
+		ret = -EOVERFLOW;
+		goto out;
+	}
+	if (ap->force_aperture &&
+	    (start < ap->aperture_start || last > ap->aperture_end)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (mi->nr_doorbells) {
+		ret = -EBUSY;
+		goto out;
+	}
+	mi->geo.start = start;
+	mi->geo.size = size;
+	mi->nr_slots = window_slots(size, mi->geo.granule);
+out:
+	mutex_unlock(&mi->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_set_window);
+
+static struct msi_iommu_doorbell *doorbell_find(struct msi_iommu *mi,
+						phys_addr_t page)
+{
+	struct rb_node *node;
+
+	lockdep_assert_held(&mi->lock);
+	node = rb_find(&page, &mi->doorbells, doorbell_cmp_key);
+	return node ? node_to_doorbell(node) : NULL;
+}
+
+/**
+ * msi_iommu_get_doorbell() - map a doorbell, or take another reference
+ * @mi: the domain's doorbell state
+ * @domain: the domain to map it in
+ * @phys: the doorbell's physical address (any address in its page)
+ * @prot: IOMMU_* protection flags of the mapping
+ * @iova: set to the IOVA of the doorbell's page (add the offset of @phys
+ *	within the granule to get the doorbell's own IOVA)
+ *
+ * The first user maps the page in a free slot of the window; later users
+ * of the same page share that mapping.  Each successful call must be
+ * balanced by msi_iommu_put_doorbell().  On failure nothing changes.
+ *
+ * Return: 0 on success;
+ * -EOPNOTSUPP if the domain does not map doorbells;
+ * -ENOSPC if the window is full;
+ * -ENOMEM, or the error of iommu_map().
+ */
+int msi_iommu_get_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
+			   phys_addr_t phys, int prot, dma_addr_t *iova)
+{
+	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
+	struct msi_iommu_doorbell *db;
+	int slot, ret;
+
+	mutex_lock(&mi->lock);
+	if (!mi->nr_slots) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	db = doorbell_find(mi, page);
+	if (db) {
+		db->users++;
+		*iova = db->iova;
+		ret = 0;
+		goto out;
+	}
+
+	db = kzalloc(sizeof(*db), GFP_KERNEL);
+	if (!db) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	slot = ida_alloc_max(&mi->slots, mi->nr_slots - 1, GFP_KERNEL);
+	if (slot < 0) {
+		ret = slot;
+		goto out_free;
+	}
+	db->phys = page;
+	db->iova = mi->geo.start + ((dma_addr_t)slot << __ffs(mi->geo.granule));
+	db->users = 1;
+	ret = iommu_map(domain, db->iova, page, mi->geo.granule, prot,
+			GFP_KERNEL);
+	if (ret)
+		goto out_slot;
+	rb_add(&db->node, &mi->doorbells, doorbell_less);
+	mi->nr_doorbells++;
+	*iova = db->iova;
+	mutex_unlock(&mi->lock);
+	return 0;
+
+out_slot:
+	ida_free(&mi->slots, slot);
+out_free:
+	kfree(db);
+out:
+	mutex_unlock(&mi->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_get_doorbell);
+
+/**
+ * msi_iommu_put_doorbell() - drop a reference taken on a doorbell
+ * @mi: the domain's doorbell state
+ * @domain: the domain it is mapped in
+ * @phys: the address given to msi_iommu_get_doorbell()
+ *
+ * The last reference unmaps the page and frees its slot for reuse.
+ */
+void msi_iommu_put_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
+			    phys_addr_t phys)
+{
+	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
+	struct msi_iommu_doorbell *db;
+
+	mutex_lock(&mi->lock);
+	db = doorbell_find(mi, page);
+	if (!WARN_ON(!db) && !--db->users)
+		doorbell_release(mi, domain, db);
+	mutex_unlock(&mi->lock);
+}
+EXPORT_SYMBOL_GPL(msi_iommu_put_doorbell);
+
+/**
+ * msi_iommu_nr_doorbells() - how many doorbells a domain has mapped
+ * @mi: the domain's doorbell state
+ *
+ * Return: the number of distinct doorbell pages mapped.
+ */
+unsigned int msi_iommu_nr_doorbells(struct msi_iommu *mi)
+{
+	unsigned int n;
+
+	mutex_lock(&mi->lock);
+	n = mi->nr_doorbells;
+	mutex_unlock(&mi->lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_nr_doorbells);
+
+/**
+ * msi_iommu_translate_msg() - point an MSI message at the doorbell's IOVA
+ * @msg: the message, composed with the doorbell's physical address
+ * @iova: the IOVA of the doorbell's page
+ * @shift: log2 of the page (granule) size
+ *
+ * The offset of the doorbell within its page is kept.
+ */
+void msi_iommu_translate_msg(struct msi_msg *msg, dma_addr_t iova,
+			     unsigned int shift)
+{
+	u64 addr = (u64)iova | (msg->address_lo & lower_32_bits(BIT_ULL(shift) - 1));
+
+	msg->address_hi = upper_32_bits(addr);
+	msg->address_lo = lower_32_bits(addr);
+}
+EXPORT_SYMBOL_GPL(msi_iommu_translate_msg);
