@@ -5,6 +5,7 @@
  */
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/io-pgtable.h>
 #include <linux/iommu.h>
 #include <linux/kthread.h>
 #include <linux/msi.h>
@@ -352,6 +353,139 @@ static void msi_iommu_test_translate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, msg.address_hi, 0x1234);
 }
 
+#if IS_ENABLED(CONFIG_IOMMU_IO_PGTABLE_LPAE)
+/* A paging domain backed by real ARM LPAE page tables (as the SMMUs use) */
+struct pgtable_domain {
+	struct iommu_domain domain;
+	struct io_pgtable_ops *ops;
+};
+
+#define to_pgtable(d) container_of(d, struct pgtable_domain, domain)
+
+static int pgtable_map_pages(struct iommu_domain *d, unsigned long iova,
+			     phys_addr_t paddr, size_t pgsize, size_t pgcount,
+			     int prot, gfp_t gfp, size_t *mapped)
+{
+	struct io_pgtable_ops *ops = to_pgtable(d)->ops;
+
+	return ops->map_pages(ops, iova, paddr, pgsize, pgcount, prot, gfp,
+			      mapped);
+}
+
+static size_t pgtable_unmap_pages(struct iommu_domain *d, unsigned long iova,
+				  size_t pgsize, size_t pgcount,
+				  struct iommu_iotlb_gather *gather)
+{
+	struct io_pgtable_ops *ops = to_pgtable(d)->ops;
+
+	return ops->unmap_pages(ops, iova, pgsize, pgcount, gather);
+}
+
+static const struct iommu_domain_ops pgtable_domain_ops = {
+	.map_pages = pgtable_map_pages,
+	.unmap_pages = pgtable_unmap_pages,
+};
+
+static void pgtable_tlb_flush_all(void *cookie)
+{
+}
+
+static void pgtable_tlb_flush(unsigned long iova, size_t size,
+			      size_t granule, void *cookie)
+{
+}
+
+static void pgtable_tlb_add_page(struct iommu_iotlb_gather *gather,
+				 unsigned long iova, size_t granule,
+				 void *cookie)
+{
+}
+
+static const struct iommu_flush_ops pgtable_tlb_ops = {
+	.tlb_flush_all = pgtable_tlb_flush_all,
+	.tlb_flush_walk = pgtable_tlb_flush,
+	.tlb_add_page = pgtable_tlb_add_page,
+};
+
+#define PGT_SLOTS	16
+
+/*
+ * On real LPAE page tables: a full window refuses the next doorbell with
+ * -ENOSPC, the translation past its end stays empty, and the last put
+ * leaves nothing mapped.
+ */
+static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
+{
+	struct msi_iommu_geometry geo = {
+		.start = WIN_START,
+		.size = PGT_SLOTS * GRANULE,
+		.granule = GRANULE,
+		.sw_mapped = true,
+	};
+	struct io_pgtable_cfg cfg = {
+		.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
+		.ias = 48,
+		.oas = 48,
+		.coherent_walk = true,
+		.tlb = &pgtable_tlb_ops,
+	};
+	struct pgtable_domain *pd;
+	struct msi_iommu *mi;
+	struct device *dev;
+	dma_addr_t iova = 0;
+	int i, prot = IOMMU_WRITE | IOMMU_MMIO;
+
+	pd = kunit_kzalloc(test, sizeof(*pd), GFP_KERNEL);
+	mi = kunit_kzalloc(test, sizeof(*mi), GFP_KERNEL);
+	dev = kunit_kzalloc(test, sizeof(*dev), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pd);
+	KUNIT_ASSERT_NOT_NULL(test, mi);
+	KUNIT_ASSERT_NOT_NULL(test, dev);
+	/* the page table allocator only needs dev_to_node() */
+	set_dev_node(dev, NUMA_NO_NODE);
+	cfg.iommu_dev = dev;
+	pd->ops = alloc_io_pgtable_ops(ARM_64_LPAE_S1, &cfg, pd);
+	KUNIT_ASSERT_NOT_NULL(test, pd->ops);
+	pd->domain.type = IOMMU_DOMAIN_UNMANAGED;
+	pd->domain.ops = &pgtable_domain_ops;
+	pd->domain.pgsize_bitmap = cfg.pgsize_bitmap;
+	msi_iommu_init(mi, &geo);
+
+	for (i = 0; i < PGT_SLOTS; i++) {
+		KUNIT_ASSERT_EQ(test, 0,
+				msi_iommu_get_doorbell(mi, &pd->domain,
+						       SZ_1G + i * SZ_64K,
+						       prot, &iova));
+		KUNIT_EXPECT_EQ(test, iova, WIN_START + i * GRANULE);
+		KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops, iova + 0x40),
+				SZ_1G + i * SZ_64K + 0x40);
+	}
+	KUNIT_EXPECT_EQ(test, -ENOSPC,
+			msi_iommu_get_doorbell(mi, &pd->domain, SZ_2G, prot,
+					       &iova));
+	KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops,
+						    WIN_START + PGT_SLOTS * GRANULE),
+			0);
+	KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops, WIN_START - GRANULE),
+			0);
+
+	for (i = 0; i < PGT_SLOTS; i++)
+		msi_iommu_put_doorbell(mi, &pd->domain, SZ_1G + i * SZ_64K);
+	for (i = 0; i < PGT_SLOTS; i++)
+		KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops,
+							    WIN_START + i * GRANULE),
+				0);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(mi), 0);
+	msi_iommu_destroy(mi, &pd->domain);
+	free_io_pgtable_ops(pd->ops);
+}
+#else
+static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_IOMMU_IO_PGTABLE_LPAE");
+}
+#endif
+
 #define CONC_THREADS	4
 #define CONC_ROUNDS	300
 #define CONC_DOORBELLS	6
@@ -426,6 +560,7 @@ static struct kunit_case msi_iommu_test_cases[] = {
 	KUNIT_CASE(msi_iommu_test_destroy),
 	KUNIT_CASE(msi_iommu_test_translate),
 	KUNIT_CASE(msi_iommu_test_concurrent),
+	KUNIT_CASE(msi_iommu_test_io_pgtable_exhaustion),
 	{}
 };
 
