@@ -353,6 +353,74 @@ static void msi_iommu_test_translate(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, msg.address_hi, 0x1234);
 }
 
+static void add_region(struct kunit *test, struct list_head *list,
+		       struct iommu_resv_region *region)
+{
+	KUNIT_ASSERT_NOT_NULL(test, region);
+	list_add_tail(&region->list, list);
+}
+
+/* What drivers advertise becomes the geometry the core works with. */
+static void msi_iommu_test_geometry(struct kunit *test)
+{
+	int prot = IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO;
+	struct msi_iommu_geometry geo;
+	LIST_HEAD(regions);
+
+	/* no MSI region: nothing to map */
+	msi_iommu_geometry_from_regions(&regions, SZ_4K, &geo);
+	KUNIT_EXPECT_FALSE(test, geo.sw_mapped);
+	KUNIT_EXPECT_EQ(test, geo.size, 0);
+
+	/* an SMMU-style movable software MSI window */
+	add_region(test, &regions,
+		   iommu_alloc_resv_region(0x40000000, SZ_16M, 0,
+					   IOMMU_RESV_RESERVED, GFP_KERNEL));
+	add_region(test, &regions,
+		   msi_iommu_alloc_sw_msi_region(WIN_START, WIN_SIZE, prot,
+						 true, GFP_KERNEL));
+	msi_iommu_geometry_from_regions(&regions, SZ_4K | SZ_2M, &geo);
+	KUNIT_EXPECT_TRUE(test, geo.sw_mapped);
+	KUNIT_EXPECT_TRUE(test, geo.movable);
+	KUNIT_EXPECT_EQ(test, geo.start, WIN_START);
+	KUNIT_EXPECT_EQ(test, geo.size, WIN_SIZE);
+	KUNIT_EXPECT_EQ(test, geo.granule, PAGE_SIZE);
+
+	/* the granule follows the domain's smallest page */
+	msi_iommu_geometry_from_regions(&regions, SZ_64K | SZ_512M, &geo);
+	KUNIT_EXPECT_EQ(test, geo.granule, max_t(size_t, PAGE_SIZE, SZ_64K));
+
+	/* hardware MSI regions beside it leave the window as it is */
+	add_region(test, &regions,
+		   iommu_alloc_resv_region(0x8080000, SZ_128K, prot,
+					   IOMMU_RESV_MSI, GFP_KERNEL));
+	msi_iommu_geometry_from_regions(&regions, SZ_4K, &geo);
+	KUNIT_EXPECT_TRUE(test, geo.sw_mapped);
+	KUNIT_EXPECT_EQ(test, geo.start, WIN_START);
+	iommu_put_resv_regions(NULL, &regions);
+
+	/* hardware MSI alone: no mapping at all */
+	INIT_LIST_HEAD(&regions);
+	add_region(test, &regions,
+		   iommu_alloc_resv_region(0x8080000, SZ_128K, prot,
+					   IOMMU_RESV_MSI, GFP_KERNEL));
+	msi_iommu_geometry_from_regions(&regions, SZ_4K, &geo);
+	KUNIT_EXPECT_FALSE(test, geo.sw_mapped);
+	KUNIT_EXPECT_FALSE(test, geo.movable);
+	KUNIT_EXPECT_EQ(test, geo.size, 0);
+	iommu_put_resv_regions(NULL, &regions);
+
+	/* a plain software MSI region (another driver) is not movable */
+	INIT_LIST_HEAD(&regions);
+	add_region(test, &regions,
+		   iommu_alloc_resv_region(WIN_START, WIN_SIZE, prot,
+					   IOMMU_RESV_SW_MSI, GFP_KERNEL));
+	msi_iommu_geometry_from_regions(&regions, SZ_4K, &geo);
+	KUNIT_EXPECT_TRUE(test, geo.sw_mapped);
+	KUNIT_EXPECT_FALSE(test, geo.movable);
+	iommu_put_resv_regions(NULL, &regions);
+}
+
 #if IS_ENABLED(CONFIG_IOMMU_IO_PGTABLE_LPAE)
 /* A paging domain backed by real ARM LPAE page tables (as the SMMUs use) */
 struct pgtable_domain {
@@ -559,6 +627,7 @@ static struct kunit_case msi_iommu_test_cases[] = {
 	KUNIT_CASE(msi_iommu_test_map_failure),
 	KUNIT_CASE(msi_iommu_test_destroy),
 	KUNIT_CASE(msi_iommu_test_translate),
+	KUNIT_CASE(msi_iommu_test_geometry),
 	KUNIT_CASE(msi_iommu_test_concurrent),
 	KUNIT_CASE(msi_iommu_test_io_pgtable_exhaustion),
 	{}

@@ -48,6 +48,132 @@ static bool doorbell_less(struct rb_node *a, const struct rb_node *b)
 	return node_to_doorbell(a)->phys < node_to_doorbell(b)->phys;
 }
 
+/*
+ * A software MSI region as an IOMMU driver advertises it with
+ * msi_iommu_alloc_sw_msi_region(): a reserved region that also says whether
+ * the domain's owner may move the window.
+ */
+struct msi_iommu_sw_msi {
+	struct iommu_resv_region region;
+	bool movable;
+};
+
+static void msi_iommu_free_sw_msi(struct device *dev,
+				  struct iommu_resv_region *region)
+{
+	kfree(container_of(region, struct msi_iommu_sw_msi, region));
+}
+
+/**
+ * msi_iommu_alloc_sw_msi_region() - advertise a software MSI window
+ * @start: where the driver puts the window by default
+ * @length: its length
+ * @prot: IOMMU_* protection of the doorbell mappings
+ * @movable: whether the owner of a domain may move the window elsewhere
+ * @gfp: allocation flags
+ *
+ * For an IOMMU driver's get_resv_regions(): an IOMMU_RESV_SW_MSI region
+ * that msi_iommu_dev_geometry() turns into the MSI geometry of the
+ * device's domains.  Freed by iommu_put_resv_regions() like any region.
+ *
+ * Return: the region, or NULL if out of memory.
+ */
+struct iommu_resv_region *
+msi_iommu_alloc_sw_msi_region(dma_addr_t start, size_t length, int prot,
+			      bool movable, gfp_t gfp)
+{
+	struct msi_iommu_sw_msi *sw = kzalloc(sizeof(*sw), gfp);
+
+	if (!sw)
+		return NULL;
+	INIT_LIST_HEAD(&sw->region.list);
+	sw->region.start = start;
+	sw->region.length = length;
+	sw->region.prot = prot;
+	sw->region.type = IOMMU_RESV_SW_MSI;
+	sw->region.free = msi_iommu_free_sw_msi;
+	sw->movable = movable;
+	return &sw->region;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_alloc_sw_msi_region);
+
+/**
+ * msi_iommu_geometry_from_regions() - MSI geometry from reserved regions
+ * @regions: a device's reserved regions (struct iommu_resv_region)
+ * @pgsize_bitmap: page sizes of the domain, 0 if unknown
+ * @geo: filled with the geometry
+ *
+ * A software MSI region makes doorbells need mapping in its window (movable
+ * if the driver said so with msi_iommu_alloc_sw_msi_region()), even when
+ * hardware MSI regions exist too.  Hardware MSI regions alone, or no MSI
+ * region at all, mean that no mapping is needed.  The granule is the
+ * larger of PAGE_SIZE and the domain's smallest page.
+ */
+void msi_iommu_geometry_from_regions(struct list_head *regions,
+				     unsigned long pgsize_bitmap,
+				     struct msi_iommu_geometry *geo)
+{
+	struct iommu_resv_region *region;
+
+	memset(geo, 0, sizeof(*geo));
+	geo->granule = PAGE_SIZE;
+	if (pgsize_bitmap)
+		geo->granule = max_t(size_t, PAGE_SIZE, BIT(__ffs(pgsize_bitmap)));
+
+	list_for_each_entry(region, regions, list) {
+		if (region->type != IOMMU_RESV_SW_MSI)
+			continue;
+		geo->start = region->start;
+		geo->size = region->length;
+		geo->sw_mapped = true;
+		geo->movable = region->free == msi_iommu_free_sw_msi &&
+			container_of(region, struct msi_iommu_sw_msi,
+				     region)->movable;
+	}
+}
+EXPORT_SYMBOL_GPL(msi_iommu_geometry_from_regions);
+
+/**
+ * msi_iommu_dev_geometry() - the MSI geometry of a device's domains
+ * @dev: the device
+ * @domain: the domain (for its page sizes), or NULL
+ * @geo: filled with the geometry its IOMMU driver advertises
+ */
+void msi_iommu_dev_geometry(struct device *dev, struct iommu_domain *domain,
+			    struct msi_iommu_geometry *geo)
+{
+	LIST_HEAD(regions);
+
+	iommu_get_resv_regions(dev, &regions);
+	msi_iommu_geometry_from_regions(&regions,
+					domain ? domain->pgsize_bitmap : 0,
+					geo);
+	iommu_put_resv_regions(dev, &regions);
+}
+EXPORT_SYMBOL_GPL(msi_iommu_dev_geometry);
+
+/**
+ * msi_iommu_dev_needs_mapping() - must a device's MSI doorbells be mapped?
+ * @dev: the device
+ *
+ * Return: true if the device's current domain translates DMA with IOVA
+ * management that maps doorbells (a dma-iommu cookie) and its IOMMU driver
+ * advertises a software MSI window; false for identity and blocking
+ * domains, domains nobody manages doorbells for, and hardware MSI.
+ */
+bool msi_iommu_dev_needs_mapping(struct device *dev)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+	struct msi_iommu_geometry geo;
+
+	if (!domain || !(domain->type & __IOMMU_DOMAIN_PAGING) ||
+	    !domain->iova_cookie)
+		return false;
+	msi_iommu_dev_geometry(dev, domain, &geo);
+	return geo.sw_mapped;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_dev_needs_mapping);
+
 /* How many slots a window has; the IDA hands out at most INT_MAX + 1. */
 static unsigned int window_slots(dma_addr_t size, size_t granule)
 {

@@ -17,7 +17,10 @@
 #include <linux/rbtree.h>
 #include <linux/types.h>
 
+struct device;
 struct iommu_domain;
+struct iommu_resv_region;
+struct list_head;
 struct msi_msg;
 
 /**
@@ -61,6 +64,16 @@ struct msi_iommu {
 	unsigned int nr_slots;
 	unsigned int nr_doorbells;
 };
+
+struct iommu_resv_region *
+msi_iommu_alloc_sw_msi_region(dma_addr_t start, size_t length, int prot,
+			      bool movable, gfp_t gfp);
+void msi_iommu_geometry_from_regions(struct list_head *regions,
+				     unsigned long pgsize_bitmap,
+				     struct msi_iommu_geometry *geo);
+void msi_iommu_dev_geometry(struct device *dev, struct iommu_domain *domain,
+			    struct msi_iommu_geometry *geo);
+bool msi_iommu_dev_needs_mapping(struct device *dev);
 
 void msi_iommu_init(struct msi_iommu *mi,
 		    const struct msi_iommu_geometry *geo);
