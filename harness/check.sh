@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # checkpatch --strict on every patch of the queue and on every new file of
-# the series (the overlay) and of the harness, and the self-test of the
-# result judge.  Any error or warning fails.
+# the series (the overlay) and of the harness, kernel-doc -Wall on the new
+# kernel sources, and the self-test of the result judge.  Any error or
+# warning fails.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,10 +42,22 @@ done < <(cd "$top" && for d in arch drivers include tools Documentation harness;
 		[ -d "$d" ] && find "$d" -type f \( -name '*.[ch]' -o -name '*.rst' -o -name Kconfig -o -name Makefile \)
 	done | LC_ALL=C sort)
 
+# kernel-doc of every new kernel source file: no warning
+kdoc=$build/linux/scripts/kernel-doc
+while IFS= read -r f; do
+	n=$((n + 1))
+	if ! out=$("$kdoc" -none -Wall "$f" 2>&1) || [ -n "$out" ]; then
+		echo "$out"
+		bad=$((bad + 1))
+	fi
+done < <(cd "$top" && for d in drivers include; do
+		[ -d "$d" ] && find "$d" -type f -name '*.[ch]'
+	done | LC_ALL=C sort)
+
 "$top/harness/test-results.sh" || bad=$((bad + 1))
 
 if [ $bad != 0 ]; then
-	echo "check: $bad problem(s) (checkpatch --strict on $n files, judge self-test)" >&2
+	echo "check: $bad problem(s) (checkpatch --strict and kernel-doc on $n files, judge self-test)" >&2
 	exit 1
 fi
-echo "check: checkpatch --strict: $n files clean"
+echo "check: checkpatch --strict and kernel-doc -Wall: $n checks clean"
