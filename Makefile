@@ -10,6 +10,7 @@
 #   make tree      assemble build/linux only
 #   make check     checkpatch --strict on the queue and on every new file
 #   make export    turn commits made in build/linux back into the queue
+#   make bisect    build the kernel at every step of the series
 #
 # Variables: BASE=/path/to/linux-6.12.y (default: Debian linux-source-6.12),
 # BUILD=dir (default: build), JOBS=n, TIMEOUT=seconds for the guest,
@@ -45,7 +46,7 @@ KMAKE = $(MAKE) -s -C $(TREE) O=$(KOBJ) ARCH=arm64 \
 SELFTESTS := iommufd iommufd_fail_nth iommufd_vfio_edu
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
-	export clean distclean
+	export bisect clean distclean
 .NOTPARALLEL:
 
 all: kernel selftests initramfs
@@ -87,6 +88,9 @@ check: tree
 
 export:
 	@$(TOP)/harness/export.sh
+
+bisect: kernel
+	@$(TOP)/harness/bisect.sh
 
 clean:
 	rm -rf $(BUILD)/kernel* $(STOBJ) $(BUILD)/initramfs* $(BUILD)/vm

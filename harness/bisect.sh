@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Check that the series builds at every step: for each commit of
+# $BUILD/linux after the base, build the test kernel's Image and, with W=1,
+# drivers/iommu/, in a separate work tree and build directory (incremental
+# from one step to the next).  Any error or W=1 warning in drivers/iommu/
+# stops with the name of the patch.
+
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+tree=$build/linux
+wt=$build/bisect/linux
+obj=$build/bisect/kernel
+cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
+cc="${cross}gcc"
+command -v ccache >/dev/null && cc="ccache $cc"
+jobs=${JOBS:-$(nproc)}
+
+die() { echo "bisect: $*" >&2; exit 1; }
+[ -f "$build/kernel/.config" ] || die "no $build/kernel/.config: run 'make' first"
+
+git -C "$tree" worktree prune
+if [ ! -e "$wt/.git" ]; then
+	rm -rf "$wt"
+	mkdir -p "$(dirname "$wt")"
+	git -C "$tree" worktree add -q --detach "$wt" base
+fi
+mkdir -p "$obj"
+km() { make -s -C "$wt" O="$obj" ARCH=arm64 CROSS_COMPILE="$cross" CC="$cc" "$@"; }
+
+n=0
+for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
+	n=$((n + 1))
+	subject=$(git -C "$tree" log -1 --format=%s "$c")
+	git -C "$wt" checkout -q --detach "$c"
+	cp "$build/kernel/.config" "$obj/.config"
+	log=$obj/step-$n.log
+	if ! { km olddefconfig && km -j"$jobs" Image &&
+	       km -j"$jobs" W=1 drivers/iommu/; } >"$log" 2>&1; then
+		tail -n 20 "$log" >&2
+		die "patch $n ($subject) does not build"
+	fi
+	if grep -q 'warning:' "$log"; then
+		grep 'warning:' "$log" >&2
+		die "patch $n ($subject) builds with warnings"
+	fi
+	echo "bisect: patch $n builds: $subject"
+done
+echo "bisect: all $n patches build, no W=1 warning in drivers/iommu/"
