@@ -93,7 +93,8 @@ bisect: kernel
 	@$(TOP)/harness/bisect.sh
 
 clean:
-	rm -rf $(BUILD)/kernel* $(STOBJ) $(BUILD)/initramfs* $(BUILD)/vm
+	rm -rf $(BUILD)/kernel* $(STOBJ) $(BUILD)/initramfs* $(BUILD)/vm $(BUILD)/bisect
+	-git -C $(TREE) worktree prune 2>/dev/null
 
 distclean:
 	rm -rf $(BUILD)
