@@ -11,7 +11,12 @@
  * In test mode /plan says what runs, one suite per line:
  *   <group> <suite name> <program under /tests> [args...]
  * Groups run at the same time (one per vCPU), each on its own channel
- * hvc<group>; the suites of a group run one after the other.
+ * hvc<group>; the suites of a group run one after the other.  A line
+ *   kunit-fault <suite>
+ * names a KUnit suite to run again, on hvc0, once the groups are done and
+ * allocation fault injection is armed (failslab and fail_page_alloc
+ * ignore-gfp-wait = N, fail_page_alloc min-order = 0); its boot-time
+ * results are not reported.
  *
  * Results channel protocol, one marker per line:
  *   ##SUITE <kind> <name>     <kind> is tap (kselftest) or ktap (KUnit)
@@ -173,6 +178,27 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* Is @suite named on a "kunit-fault" line of /plan? */
+static bool is_fault_suite(const char *suite)
+{
+	char line[512], *tok, *save;
+	bool found = false;
+	FILE *plan;
+
+	plan = fopen("/plan", "r");
+	if (!plan)
+		return false;
+	while (!found && fgets(line, sizeof(line), plan)) {
+		tok = strtok_r(line, " \t\n", &save);
+		if (!tok || strcmp(tok, "kunit-fault"))
+			continue;
+		tok = strtok_r(NULL, " \t\n", &save);
+		found = tok && !strcmp(tok, suite);
+	}
+	fclose(plan);
+	return found;
+}
+
 /* KUnit suites ran at boot; their KTAP is in debugfs. */
 static void kunit_results(void)
 {
@@ -183,7 +209,8 @@ static void kunit_results(void)
 
 	n = scandir(dir, &ents, NULL, by_name);
 	for (i = 0; i < n; i++) {
-		if (ents[i]->d_name[0] != '.') {
+		if (ents[i]->d_name[0] != '.' &&
+		    !is_fault_suite(ents[i]->d_name)) {
 			snprintf(path, sizeof(path), "%s/%s/results", dir,
 				 ents[i]->d_name);
 			say("##SUITE ktap %s\n", ents[i]->d_name);
@@ -194,6 +221,40 @@ static void kunit_results(void)
 	}
 	if (n >= 0)
 		free(ents);
+}
+
+/* Run the plan's "kunit-fault" suites again with fault injection armed. */
+static void kunit_fault_runs(void)
+{
+	char line[512], path[600], *tok, *save;
+	FILE *plan;
+
+	plan = fopen("/plan", "r");
+	if (!plan)
+		return;
+	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
+	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
+	write_file("/sys/kernel/debug/fail_page_alloc/min-order", "0");
+	write_file("/sys/kernel/debug/failslab/verbose", "0");
+	write_file("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	while (fgets(line, sizeof(line), plan)) {
+		tok = strtok_r(line, " \t\n", &save);
+		if (!tok || strcmp(tok, "kunit-fault"))
+			continue;
+		tok = strtok_r(NULL, " \t\n", &save);
+		if (!tok)
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/kunit/%s/run",
+			 tok);
+		say("##SUITE ktap %s\n", tok);
+		if (write_file(path, "run"))
+			say("init: %s: %s\n", path, strerror(errno));
+		snprintf(path, sizeof(path), "/sys/kernel/debug/kunit/%s/results",
+			 tok);
+		copy_file(path);
+		say("\n##END %s rc=0 ms=0\n", tok);
+	}
+	fclose(plan);
 }
 
 static void kmemleak_scan(void)
@@ -253,7 +314,7 @@ static void run_group(int group)
 		char *name, *tok, *save;
 
 		tok = strtok_r(line, " \t\n", &save);
-		if (!tok || tok[0] == '#' || atoi(tok) != group)
+		if (!tok || tok[0] < '0' || tok[0] > '9' || atoi(tok) != group)
 			continue;
 		name = strtok_r(NULL, " \t\n", &save);
 		tok = strtok_r(NULL, " \t\n", &save);
@@ -286,7 +347,7 @@ static void run_plan(void)
 		return;
 	}
 	while (fgets(line, sizeof(line), plan)) {
-		if (line[0] == '#' || line[0] == '\n')
+		if (line[0] < '0' || line[0] > '9')
 			continue;
 		g = atoi(line);
 		if (g >= 0 && g < MAX_GROUPS)
@@ -333,6 +394,7 @@ int main(int argc, char *argv[])
 	} else {
 		kunit_results();
 		run_plan();
+		kunit_fault_runs();
 		kmemleak_scan();
 	}
 	say("##DONE\n");

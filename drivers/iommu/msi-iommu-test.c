@@ -10,6 +10,7 @@
 #include <linux/kthread.h>
 #include <linux/msi.h>
 #include <linux/msi-iommu.h>
+#include <linux/sched.h>
 #include <linux/sizes.h>
 #include <linux/xarray.h>
 
@@ -482,14 +483,8 @@ static const struct iommu_flush_ops pgtable_tlb_ops = {
  * -ENOSPC, the translation past its end stays empty, and the last put
  * leaves nothing mapped.
  */
-static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
+static struct pgtable_domain *pgtable_domain_alloc(struct kunit *test)
 {
-	struct msi_iommu_geometry geo = {
-		.start = WIN_START,
-		.size = PGT_SLOTS * GRANULE,
-		.granule = GRANULE,
-		.sw_mapped = true,
-	};
 	struct io_pgtable_cfg cfg = {
 		.pgsize_bitmap = SZ_4K | SZ_2M | SZ_1G,
 		.ias = 48,
@@ -498,16 +493,11 @@ static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
 		.tlb = &pgtable_tlb_ops,
 	};
 	struct pgtable_domain *pd;
-	struct msi_iommu *mi;
 	struct device *dev;
-	dma_addr_t iova = 0;
-	int i, prot = IOMMU_WRITE | IOMMU_MMIO;
 
 	pd = kunit_kzalloc(test, sizeof(*pd), GFP_KERNEL);
-	mi = kunit_kzalloc(test, sizeof(*mi), GFP_KERNEL);
 	dev = kunit_kzalloc(test, sizeof(*dev), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pd);
-	KUNIT_ASSERT_NOT_NULL(test, mi);
 	KUNIT_ASSERT_NOT_NULL(test, dev);
 	/* the page table allocator only needs dev_to_node() */
 	set_dev_node(dev, NUMA_NO_NODE);
@@ -517,6 +507,29 @@ static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
 	pd->domain.type = IOMMU_DOMAIN_UNMANAGED;
 	pd->domain.ops = &pgtable_domain_ops;
 	pd->domain.pgsize_bitmap = cfg.pgsize_bitmap;
+	return pd;
+}
+
+static phys_addr_t pgtable_lookup(struct pgtable_domain *pd, dma_addr_t iova)
+{
+	return pd->ops->iova_to_phys(pd->ops, iova);
+}
+
+static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
+{
+	struct msi_iommu_geometry geo = {
+		.start = WIN_START,
+		.size = PGT_SLOTS * GRANULE,
+		.granule = GRANULE,
+		.sw_mapped = true,
+	};
+	struct pgtable_domain *pd = pgtable_domain_alloc(test);
+	int i, prot = IOMMU_WRITE | IOMMU_MMIO;
+	struct msi_iommu *mi;
+	dma_addr_t iova = 0;
+
+	mi = kunit_kzalloc(test, sizeof(*mi), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mi);
 	msi_iommu_init(mi, &geo);
 
 	for (i = 0; i < PGT_SLOTS; i++) {
@@ -525,30 +538,112 @@ static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
 						       SZ_1G + i * SZ_64K,
 						       prot, &iova));
 		KUNIT_EXPECT_EQ(test, iova, WIN_START + i * GRANULE);
-		KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops, iova + 0x40),
+		KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, iova + 0x40),
 				SZ_1G + i * SZ_64K + 0x40);
 	}
 	KUNIT_EXPECT_EQ(test, -ENOSPC,
 			msi_iommu_get_doorbell(mi, &pd->domain, SZ_2G, prot,
 					       &iova));
-	KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops,
-						    WIN_START + PGT_SLOTS * GRANULE),
+	KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START + PGT_SLOTS * GRANULE),
 			0);
-	KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops, WIN_START - GRANULE),
-			0);
+	KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START - GRANULE), 0);
 
 	for (i = 0; i < PGT_SLOTS; i++)
 		msi_iommu_put_doorbell(mi, &pd->domain, SZ_1G + i * SZ_64K);
 	for (i = 0; i < PGT_SLOTS; i++)
-		KUNIT_EXPECT_EQ(test, pd->ops->iova_to_phys(pd->ops,
-							    WIN_START + i * GRANULE),
+		KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START + i * GRANULE),
 				0);
 	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(mi), 0);
 	msi_iommu_destroy(mi, &pd->domain);
 	free_io_pgtable_ops(pd->ops);
 }
+
+#ifdef CONFIG_FAULT_INJECTION
+/* Is the n-th allocation of this task made to fail (fail-nth) right now? */
+static bool fault_injection_armed(void)
+{
+	void *p;
+
+	WRITE_ONCE(current->fail_nth, 1);
+	p = kzalloc(64, GFP_KERNEL);
+	WRITE_ONCE(current->fail_nth, 0);
+	kfree(p);
+	return !p;
+}
+
+/*
+ * Make each allocation of a first doorbell get fail in turn (the doorbell,
+ * the slot, the page tables of the mapping) on real page tables: every
+ * failure must leave nothing mapped and nothing allocated, and the next get
+ * must land in the first slot as if nothing had happened.
+ */
+static void msi_iommu_test_fault_get(struct kunit *test)
+{
+	struct msi_iommu_geometry geo = {
+		.start = WIN_START,
+		.size = WIN_SIZE,
+		.granule = GRANULE,
+		.sw_mapped = true,
+	};
+	int ret, prot = IOMMU_WRITE | IOMMU_MMIO;
+	unsigned int nth, left, failures = 0;
+	struct pgtable_domain *pd;
+	struct msi_iommu *mi;
+	dma_addr_t iova = 0;
+
+	if (!fault_injection_armed())
+		kunit_skip(test, "fault injection not armed (ignore-gfp-wait)");
+	mi = kunit_kzalloc(test, sizeof(*mi), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mi);
+
+	for (nth = 1; nth < 200; nth++) {
+		pd = pgtable_domain_alloc(test);
+		msi_iommu_init(mi, &geo);
+
+		WRITE_ONCE(current->fail_nth, nth);
+		ret = msi_iommu_get_doorbell(mi, &pd->domain, DOORBELL, prot,
+					     &iova);
+		left = READ_ONCE(current->fail_nth);
+		WRITE_ONCE(current->fail_nth, 0);
+
+		if (ret) {
+			failures++;
+			KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+			KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(mi), 0);
+			KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START), 0);
+			KUNIT_EXPECT_EQ(test, 0,
+					msi_iommu_get_doorbell(mi, &pd->domain,
+							       DOORBELL, prot,
+							       &iova));
+		}
+		KUNIT_EXPECT_EQ(test, iova, WIN_START);
+		KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START + 0x40),
+				DOORBELL);
+		msi_iommu_put_doorbell(mi, &pd->domain, DOORBELL);
+		KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START), 0);
+		msi_iommu_destroy(mi, &pd->domain);
+		free_io_pgtable_ops(pd->ops);
+		if (!ret && left)
+			break;	/* no allocation left to fail */
+	}
+	KUNIT_EXPECT_LT(test, nth, 200);
+	KUNIT_EXPECT_GE(test, failures, 3);
+	kunit_info(test, "%u injected allocation failures, none left a trace\n",
+		   failures);
+}
+#else
+static void msi_iommu_test_fault_get(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+}
+#endif
 #else
 static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_IOMMU_IO_PGTABLE_LPAE");
+}
+
+static void msi_iommu_test_fault_get(struct kunit *test)
 {
 	kunit_skip(test, "needs CONFIG_IOMMU_IO_PGTABLE_LPAE");
 }
@@ -638,7 +733,36 @@ static struct kunit_suite msi_iommu_test_suite = {
 	.test_cases = msi_iommu_test_cases,
 };
 
-kunit_test_suite(msi_iommu_test_suite);
+/*
+ * Run again by the test bed's init once allocation fault injection is
+ * armed (failslab and fail_page_alloc ignore-gfp-wait = N); at boot it
+ * skips.
+ */
+static struct kunit_case msi_iommu_fault_test_cases[] = {
+	KUNIT_CASE(msi_iommu_test_fault_get),
+	{}
+};
+
+/*
+ * KUnit treats a case whose last run skipped as marked to be skipped; the
+ * second run is the one that counts, so let every case run again.
+ */
+static int msi_iommu_fault_suite_init(struct kunit_suite *suite)
+{
+	struct kunit_case *test_case;
+
+	kunit_suite_for_each_test_case(suite, test_case)
+		test_case->status = KUNIT_SUCCESS;
+	return 0;
+}
+
+static struct kunit_suite msi_iommu_fault_test_suite = {
+	.name = "msi-iommu-fault",
+	.suite_init = msi_iommu_fault_suite_init,
+	.test_cases = msi_iommu_fault_test_cases,
+};
+
+kunit_test_suites(&msi_iommu_test_suite, &msi_iommu_fault_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the msi-iommu core");
 MODULE_LICENSE("GPL");
