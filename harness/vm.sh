@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Boot the test kernel in QEMU's arm64 virt machine (GICv3 + ITS, SMMUv3
-# with both stages, two edu devices, hugetlb pages reserved) and run the
-# tests or the demo.
+# with both stages, two edu devices, a virtio-rng PCI device, hugetlb pages
+# reserved) and run the tests or the demo.
 #
 #   harness/vm.sh test IMAGE INITRD   run every suite, print the table, exit
 #                                      non-zero on any failure or splat
@@ -44,6 +44,7 @@ timeout --kill-after=10 "$timeout" qemu-system-aarch64 \
 	-chardev "file,id=results1,path=$vm/results1.log" \
 	-device virtconsole,chardev=results1 \
 	-device edu -device edu \
+	-device virtio-rng-pci,disable-legacy=on,iommu_platform=on \
 	-kernel "$image" -initrd "$initrd" -append "$append" \
 	</dev/null
 rc=$?

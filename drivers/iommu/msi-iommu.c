@@ -188,7 +188,8 @@ static unsigned int window_slots(dma_addr_t size, size_t granule)
  * @geo: the domain's MSI geometry, as its IOMMU driver advertises it
  *
  * A geometry without @geo->sw_mapped, or with no window, accepts no
- * doorbells.  The granule must be a power of two.
+ * doorbells.  The granule must be a power of two, and the window's start
+ * and size multiples of it (else the window takes no doorbells either).
  */
 void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
 {
@@ -201,7 +202,8 @@ void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
 	/* A geometry that cannot be used maps nothing */
 	if (WARN_ON(geo->sw_mapped && !is_power_of_2(geo->granule)))
 		mi->geo.sw_mapped = false;
-	if (mi->geo.sw_mapped && geo->size)
+	if (mi->geo.sw_mapped && geo->size &&
+	    !WARN_ON(!IS_ALIGNED(geo->start | geo->size, geo->granule)))
 		mi->nr_slots = window_slots(geo->size, geo->granule);
 }
 EXPORT_SYMBOL_GPL(msi_iommu_init);

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MSI-X through a kernel-owned DMA domain: a virtio-rng PCI device behind
+ * the IOMMU completes its requests with MSI-X interrupts, whose doorbell
+ * must be mapped in the device's DMA-API domain.  Reading /dev/hwrng
+ * waits for those interrupts, /proc/interrupts shows they came as MSI-X,
+ * and the device's MSI-X table shows the doorbell IOVA inside the software
+ * MSI window.  Without a virtio-rng device the tests skip, naming it.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <linux/pci_regs.h>
+
+#include "../kselftest_harness.h"
+
+#define RNG_CURRENT "/sys/class/misc/hw_random/rng_current"
+
+/* The ARM SMMU drivers' software MSI window in 6.12 */
+#define SW_MSI_START	0x8000000ULL
+#define SW_MSI_SIZE	0x100000ULL
+
+/* The BDF of the virtio-rng PCI device, from the virtio bus in sysfs */
+static int virtio_rng_bdf(char *bdf, size_t len)
+{
+	char path[300], link[300], *p;
+	struct dirent *ent;
+	unsigned long id;
+	ssize_t n;
+	DIR *dir;
+	FILE *f;
+	int ret = -1;
+
+	dir = opendir("/sys/bus/virtio/devices");
+	if (!dir)
+		return -1;
+	while (ret && (ent = readdir(dir))) {
+		if (ent->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%.64s/device",
+			 ent->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		/* virtio device ID 4: entropy source */
+		if (fscanf(f, "%lx", &id) == 1 && id == 4) {
+			snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%.64s",
+				 ent->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n > 0) {
+				link[n] = 0;
+				/* .../0000:00:03.0/virtio2 */
+				p = strrchr(link, '/');
+				if (p) {
+					*p = 0;
+					p = strrchr(link, '/');
+					if (p) {
+						snprintf(bdf, len, "%.31s", p + 1);
+						ret = 0;
+					}
+				}
+			}
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return ret;
+}
+
+/* Is @irq one of @bdf's MSI/MSI-X vectors (sysfs msi_irqs)? */
+static int is_msi_irq(const char *bdf, long irq)
+{
+	char path[300];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/msi_irqs/%ld",
+		 bdf, irq);
+	return access(path, F_OK) == 0;
+}
+
+/* Sum of the /proc/interrupts counts of @bdf's MSI vectors */
+static long msi_count(const char *bdf, int *lines)
+{
+	char line[1024];
+	long total = 0;
+	FILE *f;
+
+	*lines = 0;
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+		long irq = strtol(line, &p, 10);
+
+		if (p == line || *p != ':' || !is_msi_irq(bdf, irq))
+			continue;
+		(*lines)++;
+		for (p++; ; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			total += v;
+		}
+	}
+	fclose(f);
+	return total;
+}
+
+/*
+ * The address in entry @entry of @bdf's MSI-X table: the doorbell IOVA the
+ * kernel programmed.  The table lives in a BAR, read through sysfs.
+ */
+static int msix_address(const char *bdf, unsigned int entry, uint64_t *addr)
+{
+	uint8_t cfg[256];
+	unsigned int pos, ttl = 48;
+	char path[300];
+	uint32_t table, lo, hi;
+	long pagesz = sysconf(_SC_PAGESIZE);
+	off_t off, base;
+	void *map;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, cfg, sizeof(cfg), 0) != sizeof(cfg)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	for (pos = cfg[PCI_CAPABILITY_LIST] & ~3u; pos && ttl--;
+	     pos = cfg[pos + PCI_CAP_LIST_NEXT] & ~3u) {
+		if (pos > sizeof(cfg) - 12)
+			return -1;
+		if (cfg[pos + PCI_CAP_LIST_ID] == PCI_CAP_ID_MSIX)
+			break;
+	}
+	if (!pos || !ttl)
+		return -1;
+	memcpy(&table, cfg + pos + PCI_MSIX_TABLE, sizeof(table));
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%u",
+		 bdf, table & PCI_MSIX_TABLE_BIR);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	off = (table & PCI_MSIX_TABLE_OFFSET) + entry * PCI_MSIX_ENTRY_SIZE;
+	base = off & ~(off_t)(pagesz - 1);
+	map = mmap(NULL, pagesz, PROT_READ, MAP_SHARED, fd, base);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	/* single 32-bit reads of device memory */
+	lo = __atomic_load_n((uint32_t *)((char *)map + (off - base) +
+					  PCI_MSIX_ENTRY_LOWER_ADDR),
+			     __ATOMIC_RELAXED);
+	hi = __atomic_load_n((uint32_t *)((char *)map + (off - base) +
+					  PCI_MSIX_ENTRY_UPPER_ADDR),
+			     __ATOMIC_RELAXED);
+	munmap(map, pagesz);
+	*addr = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+FIXTURE(dma_msi)
+{
+	char bdf[32];
+};
+
+FIXTURE_SETUP(dma_msi)
+{
+	char type[32] = "";
+	char path[300];
+	FILE *f;
+
+	if (virtio_rng_bdf(self->bdf, sizeof(self->bdf)))
+		SKIP(return, "no virtio-rng PCI device on this machine");
+
+	snprintf(path, sizeof(path),
+		 "/sys/bus/pci/devices/%s/iommu_group/type", self->bdf);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f) TH_LOG("%s is not behind an IOMMU", self->bdf);
+	ASSERT_EQ(1, fscanf(f, "%31s", type));
+	fclose(f);
+	/* a kernel-owned translating domain: DMA or DMA-FQ */
+	ASSERT_EQ(0, strncmp(type, "DMA", 3)) TH_LOG("domain type %s", type);
+}
+
+FIXTURE_TEARDOWN(dma_msi)
+{
+}
+
+/* Requests complete by MSI-X through the DMA domain's doorbell mapping */
+TEST_F(dma_msi, hwrng_read_by_msix)
+{
+	unsigned char buf[64];
+	char cur[64] = "";
+	long before, after;
+	int lines, fd, i;
+	ssize_t n;
+	FILE *f;
+
+	f = fopen(RNG_CURRENT, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%63s", cur));
+	fclose(f);
+	ASSERT_EQ(0, strncmp(cur, "virtio_rng", 10)) TH_LOG("rng %s", cur);
+
+	before = msi_count(self->bdf, &lines);
+	ASSERT_LT(0, lines) TH_LOG("%s has no MSI vectors", self->bdf);
+
+	fd = open("/dev/hwrng", O_RDONLY);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 4; i++) {
+		n = read(fd, buf, sizeof(buf));
+		ASSERT_LT(0, n);
+	}
+	close(fd);
+
+	after = msi_count(self->bdf, &lines);
+	TH_LOG("%s: %d MSI-X vectors, %ld interrupts during the reads",
+	       self->bdf, lines, after - before);
+	ASSERT_LT(before, after);
+}
+
+/* The doorbell of a DMA-API domain sits in the software MSI window */
+TEST_F(dma_msi, doorbell_in_sw_msi_window)
+{
+	uint64_t addr = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, msix_address(self->bdf, i, &addr));
+		TH_LOG("%s: MSI-X entry %d doorbell at IOVA 0x%llx", self->bdf,
+		       i, (unsigned long long)addr);
+		ASSERT_LE(SW_MSI_START, addr);
+		ASSERT_GT(SW_MSI_START + SW_MSI_SIZE, addr);
+	}
+}
+
+TEST_HARNESS_MAIN
