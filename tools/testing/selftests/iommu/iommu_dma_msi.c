@@ -18,12 +18,9 @@
 #include <linux/pci_regs.h>
 
 #include "../kselftest_harness.h"
+#include "vfio_edu.h"
 
 #define RNG_CURRENT "/sys/class/misc/hw_random/rng_current"
-
-/* The ARM SMMU drivers' software MSI window in 6.12 */
-#define SW_MSI_START	0x8000000ULL
-#define SW_MSI_SIZE	0x100000ULL
 
 /* The BDF of the virtio-rng PCI device, from the virtio bus in sysfs */
 static int virtio_rng_bdf(char *bdf, size_t len)
@@ -118,32 +115,16 @@ static long msi_count(const char *bdf, int *lines)
  */
 static int msix_address(const char *bdf, unsigned int entry, uint64_t *addr)
 {
-	uint8_t cfg[256];
-	unsigned int pos, ttl = 48;
-	char path[300];
-	uint32_t table, lo, hi;
 	long pagesz = sysconf(_SC_PAGESIZE);
+	uint32_t table, lo, hi;
+	uint8_t cfg[256];
+	char path[300];
 	off_t off, base;
+	int fd, pos;
 	void *map;
-	int fd;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	if (pread(fd, cfg, sizeof(cfg), 0) != sizeof(cfg)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	for (pos = cfg[PCI_CAPABILITY_LIST] & ~3u; pos && ttl--;
-	     pos = cfg[pos + PCI_CAP_LIST_NEXT] & ~3u) {
-		if (pos > sizeof(cfg) - 12)
-			return -1;
-		if (cfg[pos + PCI_CAP_LIST_ID] == PCI_CAP_ID_MSIX)
-			break;
-	}
-	if (!pos || !ttl)
+	pos = pci_sysfs_find_cap(bdf, PCI_CAP_ID_MSIX, cfg);
+	if (pos < 0)
 		return -1;
 	memcpy(&table, cfg + pos + PCI_MSIX_TABLE, sizeof(table));
 
@@ -241,8 +222,8 @@ TEST_F(dma_msi, doorbell_in_sw_msi_window)
 		ASSERT_EQ(0, msix_address(self->bdf, i, &addr));
 		TH_LOG("%s: MSI-X entry %d doorbell at IOVA 0x%llx", self->bdf,
 		       i, (unsigned long long)addr);
-		ASSERT_LE(SW_MSI_START, addr);
-		ASSERT_GT(SW_MSI_START + SW_MSI_SIZE, addr);
+		ASSERT_LE(ARM_SW_MSI_START, addr);
+		ASSERT_GT(ARM_SW_MSI_START + ARM_SW_MSI_SIZE, addr);
 	}
 }
 

@@ -426,16 +426,15 @@ static inline long edu_wait_eventfd(int efd, int timeout_ms)
 }
 
 /*
- * The MSI address the kernel programmed into the device, read from the
- * real config space in sysfs (vfio-pci virtualizes the MSI capability in
- * its config region, so that one shows the user's view instead).  On an
- * IOMMU that needs doorbell mapping this is the doorbell's IOVA.
+ * Read the first 256 bytes of a PCI device's config space from sysfs (the
+ * real one: vfio-pci's config region virtualizes parts of it) and find
+ * capability @id.  Returns its offset, or -errno (-ENOENT: not present).
  */
-static inline int edu_msi_address(const char *bdf, uint64_t *addr)
+static inline int pci_sysfs_find_cap(const char *bdf, uint8_t id,
+				     uint8_t cfg[256])
 {
-	uint8_t cfg[256];
-	char path[256];
 	unsigned int pos, ttl = 48;
+	char path[256];
 	ssize_t n;
 	int fd;
 
@@ -443,32 +442,45 @@ static inline int edu_msi_address(const char *bdf, uint64_t *addr)
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, cfg, sizeof(cfg), 0);
+	n = pread(fd, cfg, 256, 0);
 	close(fd);
-	if (n != sizeof(cfg))
+	if (n != 256)
 		return -EIO;
 	if (!(cfg[PCI_STATUS] & PCI_STATUS_CAP_LIST))
 		return -ENOENT;
 	for (pos = cfg[PCI_CAPABILITY_LIST] & ~3u; pos && ttl--;
 	     pos = cfg[pos + PCI_CAP_LIST_NEXT] & ~3u) {
-		uint16_t flags;
-		uint32_t lo, hi = 0;
-
-		if (pos > sizeof(cfg) - PCI_MSI_DATA_64 - 2)
+		/* room for the longest capability read here (64-bit MSI) */
+		if (pos > 256 - PCI_MSI_DATA_64 - 2)
 			return -EIO;
-		if (cfg[pos + PCI_CAP_LIST_ID] != PCI_CAP_ID_MSI)
-			continue;
-		memcpy(&flags, cfg + pos + PCI_MSI_FLAGS, sizeof(flags));
-		if (!(flags & PCI_MSI_FLAGS_ENABLE))
-			return -ENODATA;
-		memcpy(&lo, cfg + pos + PCI_MSI_ADDRESS_LO, sizeof(lo));
-		if (flags & PCI_MSI_FLAGS_64BIT)
-			memcpy(&hi, cfg + pos + PCI_MSI_ADDRESS_HI,
-			       sizeof(hi));
-		*addr = (uint64_t)hi << 32 | lo;
-		return 0;
+		if (cfg[pos + PCI_CAP_LIST_ID] == id)
+			return pos;
 	}
 	return -ENOENT;
+}
+
+/*
+ * The MSI address the kernel programmed into the device.  On an IOMMU that
+ * needs doorbell mapping this is the doorbell's IOVA.
+ */
+static inline int edu_msi_address(const char *bdf, uint64_t *addr)
+{
+	uint32_t lo, hi = 0;
+	uint8_t cfg[256];
+	uint16_t flags;
+	int pos;
+
+	pos = pci_sysfs_find_cap(bdf, PCI_CAP_ID_MSI, cfg);
+	if (pos < 0)
+		return pos;
+	memcpy(&flags, cfg + pos + PCI_MSI_FLAGS, sizeof(flags));
+	if (!(flags & PCI_MSI_FLAGS_ENABLE))
+		return -ENODATA;
+	memcpy(&lo, cfg + pos + PCI_MSI_ADDRESS_LO, sizeof(lo));
+	if (flags & PCI_MSI_FLAGS_64BIT)
+		memcpy(&hi, cfg + pos + PCI_MSI_ADDRESS_HI, sizeof(hi));
+	*addr = (uint64_t)hi << 32 | lo;
+	return 0;
 }
 
 /* Map a user buffer into an IOAS at a fixed IOVA. */
