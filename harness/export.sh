@@ -53,6 +53,11 @@ for c in $(G rev-list --reverse base..HEAD); do
 		--no-signature -o "$out" -- . "${excl[@]}")
 	[ -n "$p" ] && [ -s "$p" ] ||
 		die "commit '$(G log -1 --format=%s "$c")' only adds new files: hook them into the build in the same commit"
+	# Blank context lines as empty lines (git apply takes both), so that
+	# checkpatch, which reads a git-tracked .patch as a source file when
+	# given its relative path, sees no trailing whitespace in them.
+	awk '/^diff --git /{d=1} d && $0 == " " {print ""; next} {print}' \
+		"$p" >"$p.tmp" && mv "$p.tmp" "$p"
 	echo "$(basename "$p")${adds[*]:+ ${adds[*]}}" >>"$out/series"
 done
 
