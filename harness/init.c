@@ -25,6 +25,7 @@
  *   ##KMEMLEAK <n bytes>      followed by the kmemleak report, if any
  *   ##DONE
  */
+#define _GNU_SOURCE	/* asprintf */
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -178,25 +179,78 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Is @suite named on a "kunit-fault" line of /plan? */
+/* One line of /plan: a kselftest run of a group, or a "kunit-fault" suite */
+struct plan_entry {
+	int group;			/* FAULT_GROUP for "kunit-fault" */
+	char *name;
+	char *argv[MAX_ARGS + 1];	/* the program and its arguments */
+};
+
+#define FAULT_GROUP	(-1)
+#define MAX_PLAN	32
+
+static struct plan_entry plan[MAX_PLAN];
+static int nr_plan;
+
+/* Read /plan once; see the top of this file for its format. */
+static void load_plan(void)
+{
+	static char buf[8192];
+	char *line, *lsave, *tok, *tsave;
+	ssize_t len;
+	int fd, n;
+
+	fd = open("/plan", O_RDONLY);
+	if (fd < 0) {
+		say("init: /plan: %s\n", strerror(errno));
+		return;
+	}
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0)
+		return;
+	buf[len] = 0;
+	for (line = strtok_r(buf, "\n", &lsave); line && nr_plan < MAX_PLAN;
+	     line = strtok_r(NULL, "\n", &lsave)) {
+		struct plan_entry *e = &plan[nr_plan];
+
+		tok = strtok_r(line, " \t", &tsave);
+		if (!tok || tok[0] == '#')
+			continue;
+		if (!strcmp(tok, "kunit-fault")) {
+			e->group = FAULT_GROUP;
+		} else if (tok[0] >= '0' && tok[0] < '0' + MAX_GROUPS && !tok[1]) {
+			e->group = tok[0] - '0';
+		} else {
+			say("init: /plan: bad line starting with %s\n", tok);
+			continue;
+		}
+		e->name = strtok_r(NULL, " \t", &tsave);
+		if (!e->name)
+			continue;
+		if (e->group != FAULT_GROUP) {
+			tok = strtok_r(NULL, " \t", &tsave);
+			if (!tok || asprintf(&e->argv[0], "/tests/%s", tok) < 0)
+				continue;
+			for (n = 1; n < MAX_ARGS; n++) {
+				e->argv[n] = strtok_r(NULL, " \t", &tsave);
+				if (!e->argv[n])
+					break;
+			}
+			e->argv[n] = NULL;
+		}
+		nr_plan++;
+	}
+}
+
 static bool is_fault_suite(const char *suite)
 {
-	char line[512], *tok, *save;
-	bool found = false;
-	FILE *plan;
+	int i;
 
-	plan = fopen("/plan", "r");
-	if (!plan)
-		return false;
-	while (!found && fgets(line, sizeof(line), plan)) {
-		tok = strtok_r(line, " \t\n", &save);
-		if (!tok || strcmp(tok, "kunit-fault"))
-			continue;
-		tok = strtok_r(NULL, " \t\n", &save);
-		found = tok && !strcmp(tok, suite);
-	}
-	fclose(plan);
-	return found;
+	for (i = 0; i < nr_plan; i++)
+		if (plan[i].group == FAULT_GROUP && !strcmp(plan[i].name, suite))
+			return true;
+	return false;
 }
 
 /* KUnit suites ran at boot; their KTAP is in debugfs. */
@@ -226,35 +280,27 @@ static void kunit_results(void)
 /* Run the plan's "kunit-fault" suites again with fault injection armed. */
 static void kunit_fault_runs(void)
 {
-	char line[512], path[600], *tok, *save;
-	FILE *plan;
+	char path[600];
+	int i;
 
-	plan = fopen("/plan", "r");
-	if (!plan)
-		return;
 	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
 	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
 	write_file("/sys/kernel/debug/fail_page_alloc/min-order", "0");
 	write_file("/sys/kernel/debug/failslab/verbose", "0");
 	write_file("/sys/kernel/debug/fail_page_alloc/verbose", "0");
-	while (fgets(line, sizeof(line), plan)) {
-		tok = strtok_r(line, " \t\n", &save);
-		if (!tok || strcmp(tok, "kunit-fault"))
-			continue;
-		tok = strtok_r(NULL, " \t\n", &save);
-		if (!tok)
+	for (i = 0; i < nr_plan; i++) {
+		if (plan[i].group != FAULT_GROUP)
 			continue;
 		snprintf(path, sizeof(path), "/sys/kernel/debug/kunit/%s/run",
-			 tok);
-		say("##SUITE ktap %s\n", tok);
+			 plan[i].name);
+		say("##SUITE ktap %s\n", plan[i].name);
 		if (write_file(path, "run"))
 			say("init: %s: %s\n", path, strerror(errno));
 		snprintf(path, sizeof(path), "/sys/kernel/debug/kunit/%s/results",
-			 tok);
+			 plan[i].name);
 		copy_file(path);
-		say("\n##END %s rc=0 ms=0\n", tok);
+		say("\n##END %s rc=0 ms=0\n", plan[i].name);
 	}
-	fclose(plan);
 }
 
 static void kmemleak_scan(void)
@@ -293,10 +339,7 @@ static int open_channel(int group)
 /* Run the suites of one group of /plan, in order, on channel hvc<group>. */
 static void run_group(int group)
 {
-	char line[512], prog[600];
-	char *argv[MAX_ARGS + 1];
-	int n, fd;
-	FILE *plan;
+	int i, fd;
 
 	fd = open_channel(group);
 	if (fd < 0) {
@@ -305,57 +348,20 @@ static void run_group(int group)
 		return;
 	}
 	out = fd;
-	plan = fopen("/plan", "r");
-	if (!plan) {
-		say("init: /plan: %s\n", strerror(errno));
-		return;
-	}
-	while (fgets(line, sizeof(line), plan)) {
-		char *name, *tok, *save;
-
-		tok = strtok_r(line, " \t\n", &save);
-		if (!tok || tok[0] < '0' || tok[0] > '9' || atoi(tok) != group)
-			continue;
-		name = strtok_r(NULL, " \t\n", &save);
-		tok = strtok_r(NULL, " \t\n", &save);
-		if (!name || !tok)
-			continue;
-		snprintf(prog, sizeof(prog), "/tests/%s", tok);
-		argv[0] = prog;
-		for (n = 1; n < MAX_ARGS; n++) {
-			argv[n] = strtok_r(NULL, " \t\n", &save);
-			if (!argv[n])
-				break;
-		}
-		argv[n] = NULL;
-		run("tap", name, argv);
-	}
-	fclose(plan);
+	for (i = 0; i < nr_plan; i++)
+		if (plan[i].group == group)
+			run("tap", plan[i].name, plan[i].argv);
 }
 
 static void run_plan(void)
 {
 	pid_t pids[MAX_GROUPS] = { 0 };
 	bool used[MAX_GROUPS] = { false };
-	char line[512];
-	FILE *plan;
-	int g;
+	int g, i;
 
-	plan = fopen("/plan", "r");
-	if (!plan) {
-		say("init: /plan: %s\n", strerror(errno));
-		return;
-	}
-	while (fgets(line, sizeof(line), plan)) {
-		if (line[0] < '0' || line[0] > '9')
-			continue;
-		g = atoi(line);
-		if (g >= 0 && g < MAX_GROUPS)
-			used[g] = true;
-		else
-			say("init: /plan: bad group in: %s", line);
-	}
-	fclose(plan);
+	for (i = 0; i < nr_plan; i++)
+		if (plan[i].group != FAULT_GROUP)
+			used[plan[i].group] = true;
 
 	for (g = 0; g < MAX_GROUPS; g++) {
 		if (!used[g])
@@ -392,6 +398,7 @@ int main(int argc, char *argv[])
 
 		run("demo", "vmm-demo", demo);
 	} else {
+		load_plan();
 		kunit_results();
 		run_plan();
 		kunit_fault_runs();
