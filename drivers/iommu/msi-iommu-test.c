@@ -142,6 +142,18 @@ static void put(struct msi_test *t, phys_addr_t phys)
 	msi_iommu_put_doorbell(&t->mi, &t->fd.domain, phys);
 }
 
+static int bind(struct msi_test *t, const void *user, phys_addr_t phys,
+		dma_addr_t *iova)
+{
+	return msi_iommu_bind(&t->mi, &t->fd.domain, user, phys,
+			      IOMMU_WRITE | IOMMU_MMIO, iova);
+}
+
+static bool unbind(struct msi_test *t, const void *user)
+{
+	return msi_iommu_unbind(&t->mi, &t->fd.domain, user);
+}
+
 /* The first doorbell goes to the start of the window, mapped to its page. */
 static void msi_iommu_test_map_in_window(struct kunit *test)
 {
@@ -232,6 +244,70 @@ static void msi_iommu_test_exhaustion(struct kunit *test)
 	put(t, SZ_1G + 2 * GRANULE);
 	KUNIT_EXPECT_EQ(test, 0, get(t, SZ_2G, &iova));
 	KUNIT_EXPECT_EQ(test, iova, WIN_START + 2 * GRANULE);
+}
+
+/*
+ * Bound users: one reference each however often they bind, dropped by
+ * unbind without saying which doorbell; the last one unmaps the page.
+ */
+static void msi_iommu_test_bind(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t a = 0, b = 0;
+	int user[3];
+
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[0], DOORBELL, &a));
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[1], DB_PAGE + 0x44, &b));
+	KUNIT_EXPECT_EQ(test, a, WIN_START);
+	KUNIT_EXPECT_EQ(test, b, a);
+	/* Binding again (a reused MSI descriptor) takes nothing more */
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[0], DOORBELL, &a));
+	KUNIT_EXPECT_EQ(test, a, WIN_START);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
+
+	/* Unknown users change nothing */
+	KUNIT_EXPECT_FALSE(test, unbind(t, &user[2]));
+	KUNIT_EXPECT_TRUE(test, unbind(t, &user[1]));
+	KUNIT_EXPECT_FALSE(test, unbind(t, &user[1]));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START), DB_PAGE);
+
+	/* The last user unbinding unmaps the page and frees its slot */
+	KUNIT_EXPECT_TRUE(test, unbind(t, &user[0]));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 0);
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[2], SZ_1G, &a));
+	KUNIT_EXPECT_EQ(test, a, WIN_START);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, a), SZ_1G);
+	/* Still bound at destroy: freed with the domain's state */
+}
+
+/*
+ * A user bound elsewhere moves its reference; if the new doorbell cannot be
+ * had, the user keeps the old one.
+ */
+static void msi_iommu_test_bind_move(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, 2 * GRANULE, true);
+	dma_addr_t iova = 0;
+	int user[3];
+
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[0], SZ_1G, &iova));
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[0], SZ_2G, &iova));
+	KUNIT_EXPECT_EQ(test, iova, WIN_START + GRANULE);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START), 0);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 1);
+
+	/* Fill the window, then ask to move to a third doorbell */
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[1], SZ_1G, &iova));
+	KUNIT_EXPECT_EQ(test, -ENOSPC, bind(t, &user[0], SZ_1G + SZ_1M, &iova));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + GRANULE), SZ_2G);
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 2);
+	KUNIT_EXPECT_EQ(test, -ENOSPC, bind(t, &user[2], SZ_1G + SZ_1M, &iova));
+	KUNIT_EXPECT_FALSE(test, unbind(t, &user[2]));
+
+	KUNIT_EXPECT_TRUE(test, unbind(t, &user[0]));
+	KUNIT_EXPECT_TRUE(test, unbind(t, &user[1]));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
 }
 
 /* Moving the window: each bad request gets its errno and changes nothing. */
@@ -577,7 +653,7 @@ static bool fault_injection_armed(void)
  * failure must leave nothing mapped and nothing allocated, and the next get
  * must land in the first slot as if nothing had happened.
  */
-static void msi_iommu_test_fault_get(struct kunit *test)
+static void fault_doorbell(struct kunit *test, bool bound)
 {
 	struct msi_iommu_geometry geo = {
 		.start = WIN_START,
@@ -601,8 +677,12 @@ static void msi_iommu_test_fault_get(struct kunit *test)
 		msi_iommu_init(mi, &geo);
 
 		WRITE_ONCE(current->fail_nth, nth);
-		ret = msi_iommu_get_doorbell(mi, &pd->domain, DOORBELL, prot,
-					     &iova);
+		if (bound)
+			ret = msi_iommu_bind(mi, &pd->domain, test, DOORBELL,
+					     prot, &iova);
+		else
+			ret = msi_iommu_get_doorbell(mi, &pd->domain, DOORBELL,
+						     prot, &iova);
 		left = READ_ONCE(current->fail_nth);
 		WRITE_ONCE(current->fail_nth, 0);
 
@@ -611,7 +691,14 @@ static void msi_iommu_test_fault_get(struct kunit *test)
 			KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
 			KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(mi), 0);
 			KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START), 0);
+			if (bound)
+				KUNIT_EXPECT_FALSE(test,
+						   msi_iommu_unbind(mi, &pd->domain,
+								    test));
 			KUNIT_EXPECT_EQ(test, 0,
+					bound ?
+					msi_iommu_bind(mi, &pd->domain, test,
+						       DOORBELL, prot, &iova) :
 					msi_iommu_get_doorbell(mi, &pd->domain,
 							       DOORBELL, prot,
 							       &iova));
@@ -619,7 +706,11 @@ static void msi_iommu_test_fault_get(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, iova, WIN_START);
 		KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START + 0x40),
 				DOORBELL);
-		msi_iommu_put_doorbell(mi, &pd->domain, DOORBELL);
+		if (bound)
+			KUNIT_EXPECT_TRUE(test, msi_iommu_unbind(mi, &pd->domain,
+								 test));
+		else
+			msi_iommu_put_doorbell(mi, &pd->domain, DOORBELL);
 		KUNIT_EXPECT_EQ(test, pgtable_lookup(pd, WIN_START), 0);
 		msi_iommu_destroy(mi, &pd->domain);
 		free_io_pgtable_ops(pd->ops);
@@ -627,12 +718,28 @@ static void msi_iommu_test_fault_get(struct kunit *test)
 			break;	/* no allocation left to fail */
 	}
 	KUNIT_EXPECT_LT(test, nth, 200);
-	KUNIT_EXPECT_GE(test, failures, 3);
+	KUNIT_EXPECT_GE(test, failures, bound ? 4 : 3);
 	kunit_info(test, "%u injected allocation failures, none left a trace\n",
 		   failures);
 }
+
+static void msi_iommu_test_fault_get(struct kunit *test)
+{
+	fault_doorbell(test, false);
+}
+
+/* The same for a bound user, whose binding itself needs memory */
+static void msi_iommu_test_fault_bind(struct kunit *test)
+{
+	fault_doorbell(test, true);
+}
 #else
 static void msi_iommu_test_fault_get(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+}
+
+static void msi_iommu_test_fault_bind(struct kunit *test)
 {
 	kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
 }
@@ -644,6 +751,11 @@ static void msi_iommu_test_io_pgtable_exhaustion(struct kunit *test)
 }
 
 static void msi_iommu_test_fault_get(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_IOMMU_IO_PGTABLE_LPAE");
+}
+
+static void msi_iommu_test_fault_bind(struct kunit *test)
 {
 	kunit_skip(test, "needs CONFIG_IOMMU_IO_PGTABLE_LPAE");
 }
@@ -716,6 +828,8 @@ static struct kunit_case msi_iommu_test_cases[] = {
 	KUNIT_CASE(msi_iommu_test_shared),
 	KUNIT_CASE(msi_iommu_test_slot_reuse),
 	KUNIT_CASE(msi_iommu_test_exhaustion),
+	KUNIT_CASE(msi_iommu_test_bind),
+	KUNIT_CASE(msi_iommu_test_bind_move),
 	KUNIT_CASE(msi_iommu_test_set_window),
 	KUNIT_CASE(msi_iommu_test_fixed_window),
 	KUNIT_CASE(msi_iommu_test_no_mapping),
@@ -740,6 +854,7 @@ static struct kunit_suite msi_iommu_test_suite = {
  */
 static struct kunit_case msi_iommu_fault_test_cases[] = {
 	KUNIT_CASE(msi_iommu_test_fault_get),
+	KUNIT_CASE(msi_iommu_test_fault_bind),
 	{}
 };
 

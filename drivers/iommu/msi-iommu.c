@@ -22,7 +22,8 @@
  * @node: in &msi_iommu.doorbells
  * @phys: physical address of the page
  * @iova: where the page is mapped
- * @users: references taken by msi_iommu_get_doorbell()
+ * @users: references taken by msi_iommu_get_doorbell(), plus one per user
+ *	bound with msi_iommu_bind()
  */
 struct msi_iommu_doorbell {
 	struct rb_node node;
@@ -197,6 +198,7 @@ void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
 	mi->geo = *geo;
 	mi->doorbells = RB_ROOT;
 	ida_init(&mi->slots);
+	xa_init(&mi->users);
 	mi->nr_doorbells = 0;
 	mi->nr_slots = 0;
 	/* A geometry that cannot be used maps nothing */
@@ -246,6 +248,7 @@ void msi_iommu_destroy(struct msi_iommu *mi, struct iommu_domain *domain)
 		kfree(db);
 	}
 	ida_destroy(&mi->slots);
+	xa_destroy(&mi->users);
 	mutex_unlock(&mi->lock);
 	mutex_destroy(&mi->lock);
 }
@@ -330,6 +333,60 @@ static struct msi_iommu_doorbell *doorbell_find(struct msi_iommu *mi,
 	return node ? node_to_doorbell(node) : NULL;
 }
 
+/* Find or map the doorbell page holding @phys and take a reference on it */
+static struct msi_iommu_doorbell *doorbell_get(struct msi_iommu *mi,
+					       struct iommu_domain *domain,
+					       phys_addr_t phys, int prot)
+{
+	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
+	struct msi_iommu_doorbell *db;
+	int slot, ret;
+
+	lockdep_assert_held(&mi->lock);
+
+	if (!mi->nr_slots)
+		return ERR_PTR(-EOPNOTSUPP);
+	db = doorbell_find(mi, page);
+	if (db) {
+		db->users++;
+		return db;
+	}
+
+	db = kzalloc(sizeof(*db), GFP_KERNEL);
+	if (!db)
+		return ERR_PTR(-ENOMEM);
+	slot = ida_alloc_max(&mi->slots, mi->nr_slots - 1, GFP_KERNEL);
+	if (slot < 0) {
+		ret = slot;
+		goto out_free;
+	}
+	db->phys = page;
+	db->iova = mi->geo.start + ((dma_addr_t)slot << __ffs(mi->geo.granule));
+	db->users = 1;
+	ret = iommu_map(domain, db->iova, page, mi->geo.granule, prot,
+			GFP_KERNEL);
+	if (ret)
+		goto out_slot;
+	rb_add(&db->node, &mi->doorbells, doorbell_less);
+	mi->nr_doorbells++;
+	return db;
+
+out_slot:
+	ida_free(&mi->slots, slot);
+out_free:
+	kfree(db);
+	return ERR_PTR(ret);
+}
+
+static void doorbell_put(struct msi_iommu *mi, struct iommu_domain *domain,
+			 struct msi_iommu_doorbell *db)
+{
+	lockdep_assert_held(&mi->lock);
+
+	if (!--db->users)
+		doorbell_release(mi, domain, db);
+}
+
 /**
  * msi_iommu_get_doorbell() - map a doorbell, or take another reference
  * @mi: the domain's doorbell state
@@ -351,53 +408,14 @@ static struct msi_iommu_doorbell *doorbell_find(struct msi_iommu *mi,
 int msi_iommu_get_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 			   phys_addr_t phys, int prot, dma_addr_t *iova)
 {
-	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
 	struct msi_iommu_doorbell *db;
-	int slot, ret;
 
 	mutex_lock(&mi->lock);
-	if (!mi->nr_slots) {
-		ret = -EOPNOTSUPP;
-		goto out;
-	}
-	db = doorbell_find(mi, page);
-	if (db) {
-		db->users++;
+	db = doorbell_get(mi, domain, phys, prot);
+	if (!IS_ERR(db))
 		*iova = db->iova;
-		ret = 0;
-		goto out;
-	}
-
-	db = kzalloc(sizeof(*db), GFP_KERNEL);
-	if (!db) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	slot = ida_alloc_max(&mi->slots, mi->nr_slots - 1, GFP_KERNEL);
-	if (slot < 0) {
-		ret = slot;
-		goto out_free;
-	}
-	db->phys = page;
-	db->iova = mi->geo.start + ((dma_addr_t)slot << __ffs(mi->geo.granule));
-	db->users = 1;
-	ret = iommu_map(domain, db->iova, page, mi->geo.granule, prot,
-			GFP_KERNEL);
-	if (ret)
-		goto out_slot;
-	rb_add(&db->node, &mi->doorbells, doorbell_less);
-	mi->nr_doorbells++;
-	*iova = db->iova;
 	mutex_unlock(&mi->lock);
-	return 0;
-
-out_slot:
-	ida_free(&mi->slots, slot);
-out_free:
-	kfree(db);
-out:
-	mutex_unlock(&mi->lock);
-	return ret;
+	return PTR_ERR_OR_ZERO(db);
 }
 EXPORT_SYMBOL_GPL(msi_iommu_get_doorbell);
 
@@ -417,11 +435,88 @@ void msi_iommu_put_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 
 	mutex_lock(&mi->lock);
 	db = doorbell_find(mi, page);
-	if (!WARN_ON(!db) && !--db->users)
-		doorbell_release(mi, domain, db);
+	if (!WARN_ON(!db))
+		doorbell_put(mi, domain, db);
 	mutex_unlock(&mi->lock);
 }
 EXPORT_SYMBOL_GPL(msi_iommu_put_doorbell);
+
+/**
+ * msi_iommu_bind() - give a user (an MSI) its doorbell in a domain
+ * @mi: the domain's doorbell state
+ * @domain: the domain to map the doorbell in
+ * @user: who the doorbell is for, typically a struct msi_desc; any pointer
+ *	that stays unique while bound
+ * @phys: the doorbell's physical address
+ * @prot: IOMMU_* protection flags of the mapping
+ * @iova: set to the IOVA of the doorbell's page
+ *
+ * Like msi_iommu_get_doorbell(), but the reference belongs to @user: a user
+ * holds at most one.  Binding again to the same doorbell changes nothing;
+ * binding to another one moves the reference there.  msi_iommu_unbind()
+ * drops it, so the code that frees an MSI need not know which doorbell
+ * (or whether any) was used.  On failure the user keeps what it had.
+ *
+ * Return: 0 on success, else as msi_iommu_get_doorbell().
+ */
+int msi_iommu_bind(struct msi_iommu *mi, struct iommu_domain *domain,
+		   const void *user, phys_addr_t phys, int prot,
+		   dma_addr_t *iova)
+{
+	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
+	unsigned long key = (unsigned long)user;
+	struct msi_iommu_doorbell *old, *db;
+	int ret;
+
+	mutex_lock(&mi->lock);
+	old = xa_load(&mi->users, key);
+	if (old && old->phys == page) {
+		*iova = old->iova;
+		mutex_unlock(&mi->lock);
+		return 0;
+	}
+	db = doorbell_get(mi, domain, phys, prot);
+	if (IS_ERR(db)) {
+		ret = PTR_ERR(db);
+		goto out;
+	}
+	ret = xa_err(xa_store(&mi->users, key, db, GFP_KERNEL));
+	if (ret) {
+		doorbell_put(mi, domain, db);
+		goto out;
+	}
+	if (old)
+		doorbell_put(mi, domain, old);
+	*iova = db->iova;
+out:
+	mutex_unlock(&mi->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_bind);
+
+/**
+ * msi_iommu_unbind() - drop a user's doorbell reference, if it has one
+ * @mi: the domain's doorbell state
+ * @domain: the domain the doorbell is mapped in
+ * @user: as given to msi_iommu_bind()
+ *
+ * The doorbell is unmapped, and its slot reusable, when its last user goes.
+ *
+ * Return: true if @user was bound in this domain.
+ */
+bool msi_iommu_unbind(struct msi_iommu *mi, struct iommu_domain *domain,
+		      const void *user)
+{
+	struct msi_iommu_doorbell *db;
+
+	mutex_lock(&mi->lock);
+	db = xa_erase(&mi->users, (unsigned long)user);
+	if (db)
+		doorbell_put(mi, domain, db);
+	mutex_unlock(&mi->lock);
+	return db;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_unbind);
 
 /**
  * msi_iommu_nr_doorbells() - how many doorbells a domain has mapped

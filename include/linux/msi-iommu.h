@@ -16,6 +16,7 @@
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 struct device;
 struct iommu_domain;
@@ -52,6 +53,7 @@ struct msi_iommu_geometry {
  * @slots: which granule-sized slots of the window are in use
  * @nr_slots: how many slots the window has
  * @nr_doorbells: how many doorbells are mapped
+ * @users: the doorbell of each user bound with msi_iommu_bind()
  *
  * Embedded in the owner of the domain's IOVA space (dma-iommu's cookie);
  * set up by msi_iommu_init() and torn down by msi_iommu_destroy().
@@ -63,6 +65,7 @@ struct msi_iommu {
 	struct ida slots;
 	unsigned int nr_slots;
 	unsigned int nr_doorbells;
+	struct xarray users;
 };
 
 struct iommu_resv_region *
@@ -86,6 +89,11 @@ int msi_iommu_get_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 			   phys_addr_t phys, int prot, dma_addr_t *iova);
 void msi_iommu_put_doorbell(struct msi_iommu *mi,
 			    struct iommu_domain *domain, phys_addr_t phys);
+int msi_iommu_bind(struct msi_iommu *mi, struct iommu_domain *domain,
+		   const void *user, phys_addr_t phys, int prot,
+		   dma_addr_t *iova);
+bool msi_iommu_unbind(struct msi_iommu *mi, struct iommu_domain *domain,
+		      const void *user);
 unsigned int msi_iommu_nr_doorbells(struct msi_iommu *mi);
 void msi_iommu_translate_msg(struct msi_msg *msg, dma_addr_t iova,
 			     unsigned int shift);

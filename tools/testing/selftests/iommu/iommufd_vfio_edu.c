@@ -139,6 +139,61 @@ TEST_F(vfio_edu, msi_delivery)
 	close(efd);
 }
 
+/*
+ * A doorbell is unmapped with the last MSI that uses it, and mapped again
+ * in the same slot for the next one.  The device reads 4 bytes at the
+ * doorbell's IOVA (the ITS reads as zero): with MSI enabled the SMMU
+ * translates that read; with MSI disabled it must report a translation
+ * fault, which arm-smmu-v3 logs with the faulting IOVA.
+ */
+TEST_F(vfio_edu, doorbell_released_with_last_msi)
+{
+	uint64_t doorbell = 0, again = 0;
+	int efd, kmsg, i;
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, edu_set_msi(&self->edu, efd));
+		ASSERT_EQ(0, edu_msi_address(self->edu.bdf, &again));
+		if (!i)
+			doorbell = again;
+		/* Same slot each time: the released one is reused */
+		ASSERT_EQ(doorbell, again);
+		edu_write32(&self->edu, EDU_REG_IRQ_RAISE, 0x1);
+		ASSERT_EQ(1, edu_wait_eventfd(efd, TIMEOUT_MS));
+		edu_write32(&self->edu, EDU_REG_IRQ_ACK, 0x1);
+		ASSERT_EQ(0, edu_set_msi(&self->edu, -1));
+	}
+	TH_LOG("doorbell IOVA 0x%llx, released and reused 3 times",
+	       (unsigned long long)doorbell);
+
+	/* MSI disabled: the doorbell page is gone from the domain */
+	kmsg = kmsg_open_tail();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, edu_dma(&self->edu, doorbell, 4, false, false,
+			     TIMEOUT_MS));
+	ASSERT_EQ(1, smmu_fault_logged(kmsg, doorbell, 2000))
+		TH_LOG("no SMMU fault at 0x%llx: doorbell still mapped",
+		       (unsigned long long)doorbell);
+	close(kmsg);
+
+	/* MSI enabled: mapped again, the same read translates */
+	ASSERT_EQ(0, edu_set_msi(&self->edu, efd));
+	kmsg = kmsg_open_tail();
+	ASSERT_LE(0, kmsg);
+	ASSERT_EQ(0, edu_dma(&self->edu, doorbell, 4, false, false,
+			     TIMEOUT_MS));
+	ASSERT_EQ(0, smmu_fault_logged(kmsg, doorbell, 1000));
+	close(kmsg);
+	edu_write32(&self->edu, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1, edu_wait_eventfd(efd, TIMEOUT_MS));
+	edu_write32(&self->edu, EDU_REG_IRQ_ACK, 0x1);
+	ASSERT_EQ(0, edu_set_msi(&self->edu, -1));
+	close(efd);
+}
+
 /* After unmap, a DMA to the old IOVA must not reach the memory. */
 TEST_F(vfio_edu, unmapped_dma_blocked)
 {

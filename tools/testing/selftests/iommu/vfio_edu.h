@@ -483,6 +483,66 @@ static inline int edu_msi_address(const char *bdf, uint64_t *addr)
 	return 0;
 }
 
+/*
+ * The kernel log from now on: open /dev/kmsg positioned after the last
+ * record.  Returns the fd or -errno.
+ */
+static inline int kmsg_open_tail(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_END) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/*
+ * Wait up to timeout_ms for a kernel log record, after the position of
+ * @fd, whose text contains @needle.  1 if found, 0 if not, -errno.
+ */
+static inline int kmsg_find(int fd, const char *needle, int timeout_ms)
+{
+	long deadline = edu_now_ms() + timeout_ms;
+	char rec[1024];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n > 0) {
+			char *text = strchr(rec, ';');
+
+			rec[n] = '\0';
+			if (text && strstr(text, needle))
+				return 1;
+			continue;
+		}
+		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (edu_now_ms() > deadline)
+			return 0;
+		usleep(10000);
+	}
+}
+
+/*
+ * Has the SMMU reported a translation fault at @iova since @fd was opened?
+ * arm-smmu-v3 logs an unhandled event with its raw words; the third is the
+ * input address.
+ */
+static inline int smmu_fault_logged(int fd, uint64_t iova, int timeout_ms)
+{
+	char needle[32];
+
+	snprintf(needle, sizeof(needle), "0x%016llx", (unsigned long long)iova);
+	return kmsg_find(fd, needle, timeout_ms);
+}
+
 /* Map a user buffer into an IOAS at a fixed IOVA. */
 static inline int edu_ioas_map(int iommufd, uint32_t ioas_id, void *buf,
 			       size_t len, uint64_t iova)
