@@ -43,7 +43,8 @@ KMAKE = $(MAKE) -s -C $(TREE) O=$(KOBJ) ARCH=arm64 \
 	CROSS_COMPILE=$(CROSS_COMPILE) CC="$(KCC)" -j$(JOBS)
 
 # kselftest programs that go into the guest, in the order they run
-SELFTESTS := iommufd iommufd_fail_nth iommufd_vfio_edu iommu_dma_msi
+SELFTESTS := iommufd iommufd_fail_nth iommufd_vfio_edu iommufd_sw_msi_edu \
+	iommu_dma_msi
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
 	export bisect clean distclean

@@ -310,6 +310,67 @@ static void msi_iommu_test_bind_move(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
 }
 
+/*
+ * Binding at a given IOVA (MSIs moving to another domain keep their
+ * doorbell IOVA), and looking a binding up.
+ */
+static void msi_iommu_test_bind_at(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, 4 * GRANULE, true);
+	int prot = IOMMU_WRITE | IOMMU_MMIO;
+	phys_addr_t phys = 0;
+	dma_addr_t iova = 0;
+	int user[3];
+
+	KUNIT_EXPECT_EQ(test, -ENOENT,
+			msi_iommu_lookup(&t->mi, &user[0], &phys, &iova));
+	KUNIT_ASSERT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain,
+						   &user[0], DOORBELL, prot,
+						   WIN_START + 2 * GRANULE));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + 2 * GRANULE),
+			DB_PAGE);
+	KUNIT_ASSERT_EQ(test, 0, msi_iommu_lookup(&t->mi, &user[0], &phys,
+						  &iova));
+	KUNIT_EXPECT_EQ(test, phys, DB_PAGE);
+	KUNIT_EXPECT_EQ(test, iova, WIN_START + 2 * GRANULE);
+	/* Again at the same place: nothing more */
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain,
+						   &user[0], DOORBELL, prot,
+						   WIN_START + 2 * GRANULE));
+	/* A second user of the doorbell shares it, at its place only */
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[1],
+					  DOORBELL, prot, WIN_START));
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain,
+						   &user[1], DOORBELL, prot,
+						   WIN_START + 2 * GRANULE));
+	/* The slot is taken by that doorbell */
+	KUNIT_EXPECT_EQ(test, -EBUSY,
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+					  SZ_1G, prot, WIN_START + 2 * GRANULE));
+	/* Not a slot of the window */
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+					  SZ_1G, prot, WIN_START - GRANULE));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+					  SZ_1G, prot, WIN_START + 4 * GRANULE));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+					  SZ_1G, prot, WIN_START + 0x40));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
+	KUNIT_EXPECT_FALSE(test, unbind(t, &user[2]));
+
+	/* Plain binds do not take the slot */
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &user[2], SZ_1G, &iova));
+	KUNIT_EXPECT_EQ(test, iova, WIN_START);
+	KUNIT_EXPECT_TRUE(test, unbind(t, &user[0]));
+	KUNIT_EXPECT_TRUE(test, unbind(t, &user[1]));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + 2 * GRANULE), 0);
+	KUNIT_EXPECT_EQ(test, -ENOENT,
+			msi_iommu_lookup(&t->mi, &user[0], &phys, &iova));
+}
+
 /* Moving the window: each bad request gets its errno and changes nothing. */
 static void msi_iommu_test_set_window(struct kunit *test)
 {
@@ -830,6 +891,7 @@ static struct kunit_case msi_iommu_test_cases[] = {
 	KUNIT_CASE(msi_iommu_test_exhaustion),
 	KUNIT_CASE(msi_iommu_test_bind),
 	KUNIT_CASE(msi_iommu_test_bind_move),
+	KUNIT_CASE(msi_iommu_test_bind_at),
 	KUNIT_CASE(msi_iommu_test_set_window),
 	KUNIT_CASE(msi_iommu_test_fixed_window),
 	KUNIT_CASE(msi_iommu_test_no_mapping),

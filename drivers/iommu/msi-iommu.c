@@ -323,6 +323,11 @@ out:
 }
 EXPORT_SYMBOL_GPL(msi_iommu_set_window);
 
+static dma_addr_t slot_iova(struct msi_iommu *mi, int slot)
+{
+	return mi->geo.start + ((dma_addr_t)slot << __ffs(mi->geo.granule));
+}
+
 static struct msi_iommu_doorbell *doorbell_find(struct msi_iommu *mi,
 						phys_addr_t page)
 {
@@ -333,10 +338,14 @@ static struct msi_iommu_doorbell *doorbell_find(struct msi_iommu *mi,
 	return node ? node_to_doorbell(node) : NULL;
 }
 
-/* Find or map the doorbell page holding @phys and take a reference on it */
+/*
+ * Find or map the doorbell page holding @phys and take a reference on it:
+ * in any free slot if @want < 0, else only in slot @want.
+ */
 static struct msi_iommu_doorbell *doorbell_get(struct msi_iommu *mi,
 					       struct iommu_domain *domain,
-					       phys_addr_t phys, int prot)
+					       phys_addr_t phys, int prot,
+					       int want)
 {
 	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
 	struct msi_iommu_doorbell *db;
@@ -348,6 +357,8 @@ static struct msi_iommu_doorbell *doorbell_get(struct msi_iommu *mi,
 		return ERR_PTR(-EOPNOTSUPP);
 	db = doorbell_find(mi, page);
 	if (db) {
+		if (want >= 0 && db->iova != slot_iova(mi, want))
+			return ERR_PTR(-EBUSY);
 		db->users++;
 		return db;
 	}
@@ -355,13 +366,17 @@ static struct msi_iommu_doorbell *doorbell_get(struct msi_iommu *mi,
 	db = kzalloc(sizeof(*db), GFP_KERNEL);
 	if (!db)
 		return ERR_PTR(-ENOMEM);
-	slot = ida_alloc_max(&mi->slots, mi->nr_slots - 1, GFP_KERNEL);
+	if (want < 0)
+		slot = ida_alloc_max(&mi->slots, mi->nr_slots - 1, GFP_KERNEL);
+	else
+		slot = ida_alloc_range(&mi->slots, want, want, GFP_KERNEL);
 	if (slot < 0) {
-		ret = slot;
+		/* The slot asked for holds another doorbell */
+		ret = want >= 0 && slot == -ENOSPC ? -EBUSY : slot;
 		goto out_free;
 	}
 	db->phys = page;
-	db->iova = mi->geo.start + ((dma_addr_t)slot << __ffs(mi->geo.granule));
+	db->iova = slot_iova(mi, slot);
 	db->users = 1;
 	ret = iommu_map(domain, db->iova, page, mi->geo.granule, prot,
 			GFP_KERNEL);
@@ -411,7 +426,7 @@ int msi_iommu_get_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 	struct msi_iommu_doorbell *db;
 
 	mutex_lock(&mi->lock);
-	db = doorbell_get(mi, domain, phys, prot);
+	db = doorbell_get(mi, domain, phys, prot, -1);
 	if (!IS_ERR(db))
 		*iova = db->iova;
 	mutex_unlock(&mi->lock);
@@ -441,6 +456,37 @@ void msi_iommu_put_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 }
 EXPORT_SYMBOL_GPL(msi_iommu_put_doorbell);
 
+static int bind_locked(struct msi_iommu *mi, struct iommu_domain *domain,
+		       const void *user, phys_addr_t phys, int prot, int want,
+		       dma_addr_t *iova)
+{
+	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
+	unsigned long key = (unsigned long)user;
+	struct msi_iommu_doorbell *old, *db;
+	int ret;
+
+	lockdep_assert_held(&mi->lock);
+
+	old = xa_load(&mi->users, key);
+	if (old && old->phys == page &&
+	    (want < 0 || old->iova == slot_iova(mi, want))) {
+		*iova = old->iova;
+		return 0;
+	}
+	db = doorbell_get(mi, domain, phys, prot, want);
+	if (IS_ERR(db))
+		return PTR_ERR(db);
+	ret = xa_err(xa_store(&mi->users, key, db, GFP_KERNEL));
+	if (ret) {
+		doorbell_put(mi, domain, db);
+		return ret;
+	}
+	if (old)
+		doorbell_put(mi, domain, old);
+	*iova = db->iova;
+	return 0;
+}
+
 /**
  * msi_iommu_bind() - give a user (an MSI) its doorbell in a domain
  * @mi: the domain's doorbell state
@@ -463,36 +509,82 @@ int msi_iommu_bind(struct msi_iommu *mi, struct iommu_domain *domain,
 		   const void *user, phys_addr_t phys, int prot,
 		   dma_addr_t *iova)
 {
-	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
-	unsigned long key = (unsigned long)user;
-	struct msi_iommu_doorbell *old, *db;
 	int ret;
 
 	mutex_lock(&mi->lock);
-	old = xa_load(&mi->users, key);
-	if (old && old->phys == page) {
-		*iova = old->iova;
-		mutex_unlock(&mi->lock);
-		return 0;
-	}
-	db = doorbell_get(mi, domain, phys, prot);
-	if (IS_ERR(db)) {
-		ret = PTR_ERR(db);
-		goto out;
-	}
-	ret = xa_err(xa_store(&mi->users, key, db, GFP_KERNEL));
-	if (ret) {
-		doorbell_put(mi, domain, db);
-		goto out;
-	}
-	if (old)
-		doorbell_put(mi, domain, old);
-	*iova = db->iova;
-out:
+	ret = bind_locked(mi, domain, user, phys, prot, -1, iova);
 	mutex_unlock(&mi->lock);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(msi_iommu_bind);
+
+/**
+ * msi_iommu_bind_at() - bind a user to its doorbell at a given IOVA
+ * @mi: the domain's doorbell state
+ * @domain: the domain to map the doorbell in
+ * @user: as for msi_iommu_bind()
+ * @phys: the doorbell's physical address
+ * @prot: IOMMU_* protection flags of the mapping
+ * @iova: where the doorbell's page must be: a granule-aligned IOVA in the
+ *	window
+ *
+ * For moving MSIs that are in use to another domain: their messages hold
+ * the doorbell's IOVA, so the new domain must map it at the same place.
+ *
+ * Return: 0 on success; -EINVAL if @iova is not a slot of the window;
+ * -EBUSY if the slot holds another doorbell or the doorbell is already
+ * mapped elsewhere in this domain; else as msi_iommu_get_doorbell().
+ */
+int msi_iommu_bind_at(struct msi_iommu *mi, struct iommu_domain *domain,
+		      const void *user, phys_addr_t phys, int prot,
+		      dma_addr_t iova)
+{
+	dma_addr_t got;
+	u64 slot;
+	int ret;
+
+	mutex_lock(&mi->lock);
+	if (!mi->nr_slots) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	slot = ((u64)iova - mi->geo.start) >> __ffs(mi->geo.granule);
+	if (iova < mi->geo.start || slot >= mi->nr_slots ||
+	    !IS_ALIGNED(iova, mi->geo.granule)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = bind_locked(mi, domain, user, phys, prot, slot, &got);
+out:
+	mutex_unlock(&mi->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_bind_at);
+
+/**
+ * msi_iommu_lookup() - the doorbell a user is bound to
+ * @mi: the domain's doorbell state
+ * @user: as given to msi_iommu_bind()
+ * @phys: set to the physical address of the doorbell's page
+ * @iova: set to its IOVA
+ *
+ * Return: 0, or -ENOENT if @user is not bound in this domain.
+ */
+int msi_iommu_lookup(struct msi_iommu *mi, const void *user,
+		     phys_addr_t *phys, dma_addr_t *iova)
+{
+	struct msi_iommu_doorbell *db;
+
+	mutex_lock(&mi->lock);
+	db = xa_load(&mi->users, (unsigned long)user);
+	if (db) {
+		*phys = db->phys;
+		*iova = db->iova;
+	}
+	mutex_unlock(&mi->lock);
+	return db ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_lookup);
 
 /**
  * msi_iommu_unbind() - drop a user's doorbell reference, if it has one

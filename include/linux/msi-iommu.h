@@ -92,6 +92,11 @@ void msi_iommu_put_doorbell(struct msi_iommu *mi,
 int msi_iommu_bind(struct msi_iommu *mi, struct iommu_domain *domain,
 		   const void *user, phys_addr_t phys, int prot,
 		   dma_addr_t *iova);
+int msi_iommu_bind_at(struct msi_iommu *mi, struct iommu_domain *domain,
+		      const void *user, phys_addr_t phys, int prot,
+		      dma_addr_t iova);
+int msi_iommu_lookup(struct msi_iommu *mi, const void *user,
+		     phys_addr_t *phys, dma_addr_t *iova);
 bool msi_iommu_unbind(struct msi_iommu *mi, struct iommu_domain *domain,
 		      const void *user);
 unsigned int msi_iommu_nr_doorbells(struct msi_iommu *mi);

@@ -275,3 +275,26 @@ void iommufd_sw_msi_freeze(struct iommufd_device *idev)
 	ictx->sw_msi.frozen = true;
 	mutex_unlock(&ictx->sw_msi_lock);
 }
+
+/*
+ * The group moves from @old to @hwpt: map the doorbells its devices' MSIs
+ * use in @old at the same IOVAs in @hwpt, whose window is already set.
+ */
+int iommufd_sw_msi_copy(struct iommufd_group *igroup,
+			struct iommufd_hw_pagetable *old,
+			struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_device *cur;
+	int rc;
+
+	lockdep_assert_held(&igroup->lock);
+
+	if (!igroup->sw_msi.size)
+		return 0;
+	list_for_each_entry(cur, &igroup->device_list, group_item) {
+		rc = iommu_dma_copy_msi(cur->dev, old->domain, hwpt->domain);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
