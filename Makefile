@@ -44,7 +44,7 @@ KMAKE = $(MAKE) -s -C $(TREE) O=$(KOBJ) ARCH=arm64 \
 
 # kselftest programs that go into the guest, in the order they run
 SELFTESTS := iommufd iommufd_fail_nth iommufd_vfio_edu iommufd_sw_msi_edu \
-	iommu_dma_msi
+	iommufd_nested_edu iommu_dma_msi
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
 	export bisect clean distclean
