@@ -190,4 +190,110 @@ TEST_F(nested_edu, nest_parent)
 	close(efd);
 }
 
+#define COHERENT_PARAM \
+	"/sys/module/arm_smmu_v3/parameters/assume_coherent_nesting"
+
+static int read_param(char *val)
+{
+	int fd = open(COHERENT_PARAM, O_RDONLY);
+	int n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, val, 1);
+	close(fd);
+	return n == 1 ? 0 : -EIO;
+}
+
+static int viommu_alloc(int iommufd, uint32_t dev_id, uint32_t hwpt_id,
+			uint32_t type, uint32_t *viommu_id)
+{
+	struct iommu_viommu_alloc cmd = {
+		.size = sizeof(cmd),
+		.type = type,
+		.dev_id = dev_id,
+		.hwpt_id = hwpt_id,
+	};
+
+	if (ioctl(iommufd, IOMMU_VIOMMU_ALLOC, &cmd))
+		return -errno;
+	*viommu_id = cmd.out_viommu_id;
+	return 0;
+}
+
+static int vdevice_alloc(int iommufd, uint32_t viommu_id, uint32_t dev_id,
+			 uint64_t virt_id, uint32_t *vdev_id)
+{
+	struct iommu_vdevice_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = viommu_id,
+		.dev_id = dev_id,
+		.virt_id = virt_id,
+	};
+
+	if (ioctl(iommufd, IOMMU_VDEVICE_ALLOC, &cmd))
+		return -errno;
+	*vdev_id = cmd.out_vdevice_id;
+	return 0;
+}
+
+static int destroy(int iommufd, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioctl(iommufd, IOMMU_DESTROY, &cmd) ? -errno : 0;
+}
+
+/*
+ * IOMMU_VIOMMU_ALLOC on the SMMUv3: refused by default because the SMMU
+ * has no S2FWB, allowed with the documented opt-in; IOMMU_VDEVICE_ALLOC
+ * binds the device to a guest stream ID; objects in use cannot go.
+ */
+TEST_F(nested_edu, viommu)
+{
+	uint32_t parent, viommu, vdev, other;
+	char saved = 0;
+
+	ASSERT_EQ(0, read_param(&saved))
+		TH_LOG("%s is missing", COHERENT_PARAM);
+	ASSERT_EQ(0, hwpt_alloc(self->iommufd, self->edu.dev_id, self->ioas_id,
+				IOMMU_HWPT_ALLOC_NEST_PARENT, &parent));
+
+	ASSERT_EQ(0, edu_sysfs_write(COHERENT_PARAM, "N"));
+	EXPECT_EQ(-EOPNOTSUPP,
+		  viommu_alloc(self->iommufd, self->edu.dev_id, parent,
+			       IOMMU_VIOMMU_TYPE_ARM_SMMUV3, &viommu));
+	ASSERT_EQ(0, edu_sysfs_write(COHERENT_PARAM, "Y"));
+	ASSERT_EQ(0, viommu_alloc(self->iommufd, self->edu.dev_id, parent,
+				  IOMMU_VIOMMU_TYPE_ARM_SMMUV3, &viommu));
+	ASSERT_EQ(0, edu_sysfs_write(COHERENT_PARAM, saved == 'Y' ? "Y" : "N"));
+
+	/* Only the SMMUv3 type, only on a nest parent */
+	EXPECT_EQ(-EOPNOTSUPP,
+		  viommu_alloc(self->iommufd, self->edu.dev_id, parent,
+			       IOMMU_VIOMMU_TYPE_DEFAULT, &other));
+	{
+		uint32_t s1 = self->ioas_id;
+
+		ASSERT_EQ(0, hwpt_alloc(self->iommufd, self->edu.dev_id,
+					self->ioas_id, 0, &s1));
+		EXPECT_EQ(-EINVAL,
+			  viommu_alloc(self->iommufd, self->edu.dev_id, s1,
+				       IOMMU_VIOMMU_TYPE_ARM_SMMUV3, &other));
+		EXPECT_EQ(0, destroy(self->iommufd, s1));
+	}
+
+	ASSERT_EQ(0, vdevice_alloc(self->iommufd, viommu, self->edu.dev_id,
+				   0x8, &vdev));
+	EXPECT_EQ(-EEXIST, vdevice_alloc(self->iommufd, viommu,
+					 self->edu.dev_id, 0x9, &other));
+
+	/* Destroy order: in use is -EBUSY */
+	EXPECT_EQ(-EBUSY, destroy(self->iommufd, parent));
+	EXPECT_EQ(-EBUSY, destroy(self->iommufd, viommu));
+	EXPECT_EQ(0, destroy(self->iommufd, vdev));
+	EXPECT_EQ(0, destroy(self->iommufd, viommu));
+	EXPECT_EQ(0, destroy(self->iommufd, parent));
+}
+
 TEST_HARNESS_MAIN

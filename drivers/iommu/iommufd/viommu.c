@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vIOMMU and vDEVICE objects: the part of a physical IOMMU a VMM hands to a
+ * guest that owns stage 1 (IOMMU_VIOMMU_ALLOC), and the IDs the guest uses
+ * for the devices behind it (IOMMU_VDEVICE_ALLOC).
+ *
+ * Lifetimes: a vIOMMU holds its nest parent HWPT; each vDEVICE holds its
+ * vIOMMU.  A vDEVICE does not hold its device: devices are unbound by
+ * their kernel driver (VFIO) whenever user space closes them, so unbinding
+ * cuts the link instead, and the vDEVICE lingers, keeping only its ID,
+ * until user space destroys it.
+ */
+#include <linux/iommu.h>
+#include <linux/iommufd.h>
+
+#include "iommufd_private.h"
+
+void iommufd_viommu_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_viommu *viommu =
+		container_of(obj, struct iommufd_viommu, obj);
+
+	if (viommu->ops->destroy)
+		viommu->ops->destroy(&viommu->drv);
+	/* vDEVICEs hold references: none is left */
+	WARN_ON(!xa_empty(&viommu->vdevs));
+	xa_destroy(&viommu->vdevs);
+	refcount_dec(&viommu->hwpt->common.obj.users);
+}
+
+int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_viommu_alloc *cmd = ucmd->cmd;
+	const struct iommufd_viommu_ops *ops;
+	struct iommufd_hwpt_paging *hwpt;
+	struct iommufd_viommu *viommu;
+	struct iommufd_device *idev;
+	int rc;
+
+	if (cmd->flags)
+		return -EOPNOTSUPP;
+
+	idev = iommufd_get_device(ucmd, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+
+	ops = dev_iommu_ops(idev->dev)->viommu_ops;
+	if (!ops || cmd->type == IOMMU_VIOMMU_TYPE_DEFAULT ||
+	    ops->type != cmd->type) {
+		rc = -EOPNOTSUPP;
+		goto out_put_idev;
+	}
+
+	hwpt = iommufd_get_hwpt_paging(ucmd, cmd->hwpt_id);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_put_idev;
+	}
+	if (!hwpt->nest_parent ||
+	    hwpt->common.domain->owner != dev_iommu_ops(idev->dev)) {
+		rc = -EINVAL;
+		goto out_put_hwpt;
+	}
+
+	viommu = iommufd_object_alloc(ucmd->ictx, viommu, IOMMUFD_OBJ_VIOMMU);
+	if (IS_ERR(viommu)) {
+		rc = PTR_ERR(viommu);
+		goto out_put_hwpt;
+	}
+	viommu->ictx = ucmd->ictx;
+	viommu->ops = ops;
+	xa_init(&viommu->vdevs);
+	viommu->drv.type = cmd->type;
+	viommu->drv.parent = hwpt->common.domain;
+	viommu->drv.iommu_dev = idev->dev->iommu->iommu_dev;
+
+	rc = ops->init(&viommu->drv, idev->dev);
+	if (rc)
+		goto out_abort;
+	/* Holds the parent from now on; the destroy function drops it */
+	viommu->hwpt = hwpt;
+	refcount_inc(&hwpt->common.obj.users);
+
+	cmd->out_viommu_id = viommu->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_abort_destroy;
+	iommufd_object_finalize(ucmd->ictx, &viommu->obj);
+	goto out_put_hwpt;
+
+out_abort_destroy:
+	iommufd_object_abort_and_destroy(ucmd->ictx, &viommu->obj);
+	goto out_put_hwpt;
+out_abort:
+	xa_destroy(&viommu->vdevs);
+	iommufd_object_abort(ucmd->ictx, &viommu->obj);
+out_put_hwpt:
+	iommufd_put_object(ucmd->ictx, &hwpt->common.obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
+}
+
+void iommufd_vdevice_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_vdevice *vdev =
+		container_of(obj, struct iommufd_vdevice, obj);
+	struct iommufd_viommu *viommu = vdev->viommu;
+	struct iommufd_ctx *ictx = viommu->ictx;
+
+	mutex_lock(&ictx->viommu_lock);
+	if (vdev->idev)
+		vdev->idev->vdev = NULL;
+	xa_erase(&viommu->vdevs, (unsigned long)vdev->virt_id);
+	mutex_unlock(&ictx->viommu_lock);
+	refcount_dec(&viommu->obj.users);
+}
+
+/* The device is being unbound: its vDEVICE, if any, lets go of it */
+void iommufd_device_drop_vdevice(struct iommufd_device *idev)
+{
+	struct iommufd_ctx *ictx = idev->ictx;
+
+	mutex_lock(&ictx->viommu_lock);
+	if (idev->vdev)
+		idev->vdev->idev = NULL;
+	idev->vdev = NULL;
+	mutex_unlock(&ictx->viommu_lock);
+}
+
+int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_vdevice_alloc *cmd = ucmd->cmd;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommufd_viommu *viommu;
+	struct iommufd_vdevice *vdev;
+	struct iommufd_device *idev;
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = iommufd_get_object(ictx, cmd->viommu_id, IOMMUFD_OBJ_VIOMMU);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	viommu = container_of(obj, struct iommufd_viommu, obj);
+
+	idev = iommufd_get_device(ucmd, cmd->dev_id);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto out_put_viommu;
+	}
+	if (idev->dev->iommu->iommu_dev != viommu->drv.iommu_dev ||
+	    (unsigned long)cmd->virt_id != cmd->virt_id) {
+		rc = -EINVAL;
+		goto out_put_idev;
+	}
+
+	vdev = iommufd_object_alloc(ictx, vdev, IOMMUFD_OBJ_VDEVICE);
+	if (IS_ERR(vdev)) {
+		rc = PTR_ERR(vdev);
+		goto out_put_idev;
+	}
+	vdev->viommu = viommu;
+	vdev->virt_id = cmd->virt_id;
+
+	mutex_lock(&ictx->viommu_lock);
+	if (idev->vdev) {
+		rc = -EEXIST;
+		goto out_unlock;
+	}
+	rc = xa_insert(&viommu->vdevs, (unsigned long)cmd->virt_id, vdev,
+		       GFP_KERNEL);
+	if (rc)		/* -EBUSY: the ID is taken */
+		goto out_unlock;
+	vdev->idev = idev;
+	idev->vdev = vdev;
+	refcount_inc(&viommu->obj.users);
+	mutex_unlock(&ictx->viommu_lock);
+
+	cmd->out_vdevice_id = vdev->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		iommufd_object_abort_and_destroy(ictx, &vdev->obj);
+		goto out_put_idev;
+	}
+	iommufd_object_finalize(ictx, &vdev->obj);
+	goto out_put_idev;
+
+out_unlock:
+	mutex_unlock(&ictx->viommu_lock);
+	iommufd_object_abort(ictx, &vdev->obj);
+	if (rc == -EBUSY)
+		rc = -EEXIST;
+out_put_idev:
+	iommufd_put_object(ictx, &idev->obj);
+out_put_viommu:
+	iommufd_put_object(ictx, &viommu->obj);
+	return rc;
+}
