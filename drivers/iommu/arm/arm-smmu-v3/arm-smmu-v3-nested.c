@@ -3,6 +3,9 @@
  * Nested translation on the ARM SMMUv3 for iommufd: vIOMMUs, the part of
  * the SMMU a guest that owns stage 1 is given, on a stage-2 nest parent.
  */
+#include <kunit/visibility.h>
+#include <linux/bitfield.h>
+#include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/moduleparam.h>
 #include <uapi/linux/iommufd.h>
@@ -38,7 +41,148 @@ static int arm_vsmmu_init(struct iommufd_viommu_drv *viommu, struct device *dev)
 	return 0;
 }
 
+/* The guest STE fields a nested domain may carry */
+#define VSTE_0_ALLOWED	(STRTAB_STE_0_V | STRTAB_STE_0_CFG |		\
+			 STRTAB_STE_0_S1FMT | STRTAB_STE_0_S1CTXPTR_MASK |	\
+			 STRTAB_STE_0_S1CDMAX)
+#define VSTE_1_ALLOWED	(STRTAB_STE_1_S1DSS | STRTAB_STE_1_S1CIR |		\
+			 STRTAB_STE_1_S1COR | STRTAB_STE_1_S1CSH |		\
+			 STRTAB_STE_1_S1STALLD | STRTAB_STE_1_EATS)
+
+/**
+ * arm_smmu_make_nested_ste() - the physical STE for a guest's STE
+ * @target: filled with the STE to install
+ * @master: the device
+ * @nested: the nested domain holding the guest's STE
+ * @ats_enabled: whether the host enables ATS for the device
+ *
+ * Abort (V = 0 or Config = abort) blocks; bypass is the parent's stage 2
+ * alone; stage-1 translate is Config = nested: stage 2 and VMID from the
+ * parent, stage 1 from the guest's context descriptor table.
+ */
+void arm_smmu_make_nested_ste(struct arm_smmu_ste *target,
+			      struct arm_smmu_master *master,
+			      struct arm_smmu_nested_domain *nested,
+			      bool ats_enabled)
+{
+	u64 ste0 = le64_to_cpu(nested->ste[0]);
+	u64 ste1 = le64_to_cpu(nested->ste[1]);
+	unsigned int cfg = FIELD_GET(STRTAB_STE_0_CFG, ste0);
+
+	if (!(ste0 & STRTAB_STE_0_V) || cfg == STRTAB_STE_0_CFG_ABORT) {
+		arm_smmu_make_abort_ste(target);
+		return;
+	}
+
+	arm_smmu_make_s2_domain_ste(target, master, nested->s2_parent,
+				    ats_enabled);
+	if (cfg == STRTAB_STE_0_CFG_BYPASS)
+		return;
+
+	/* The host decides EATS (ATS), the guest the rest of stage 1 */
+	target->data[0] = cpu_to_le64(STRTAB_STE_0_V |
+				      FIELD_PREP(STRTAB_STE_0_CFG,
+						 STRTAB_STE_0_CFG_NESTED) |
+				      (ste0 & (STRTAB_STE_0_S1FMT |
+					       STRTAB_STE_0_S1CTXPTR_MASK |
+					       STRTAB_STE_0_S1CDMAX)));
+	target->data[1] |= cpu_to_le64(ste1 & (VSTE_1_ALLOWED &
+					       ~STRTAB_STE_1_EATS));
+}
+EXPORT_SYMBOL_IF_KUNIT(arm_smmu_make_nested_ste);
+
+static int arm_smmu_attach_dev_nested(struct iommu_domain *domain,
+				      struct device *dev)
+{
+	struct arm_smmu_nested_domain *nested = to_smmu_nested_domain(domain);
+	struct arm_smmu_master *master = dev_iommu_priv_get(dev);
+	struct arm_smmu_attach_state state = {
+		.master = master,
+		.old_domain = iommu_get_domain_for_dev(dev),
+		.ssid = IOMMU_NO_PASID,
+	};
+	struct arm_smmu_ste ste;
+	int ret;
+
+	if (nested->s2_parent->smmu != master->smmu)
+		return -EINVAL;
+	/* The guest's CD table replaces the host's: no PASIDs may be in use */
+	if (arm_smmu_ssids_in_use(&master->cd_table))
+		return -EBUSY;
+
+	mutex_lock(&arm_smmu_asid_lock);
+	ret = arm_smmu_attach_prepare(&state, domain);
+	if (ret) {
+		mutex_unlock(&arm_smmu_asid_lock);
+		return ret;
+	}
+	arm_smmu_make_nested_ste(&ste, master, nested, state.ats_enabled);
+	arm_smmu_install_ste_for_dev(master, &ste);
+	arm_smmu_attach_commit(&state);
+	mutex_unlock(&arm_smmu_asid_lock);
+	return 0;
+}
+
+static void arm_smmu_domain_nested_free(struct iommu_domain *domain)
+{
+	kfree(to_smmu_nested_domain(domain));
+}
+
+static const struct iommu_domain_ops arm_smmu_nested_ops = {
+	.attach_dev = arm_smmu_attach_dev_nested,
+	.free = arm_smmu_domain_nested_free,
+};
+
+/* Only the fields mainline accepts, and Config abort, bypass or stage 1 */
+static int arm_smmu_validate_vste(const struct iommu_hwpt_arm_smmuv3 *arg)
+{
+	u64 ste0 = le64_to_cpu(arg->ste[0]);
+	u64 ste1 = le64_to_cpu(arg->ste[1]);
+	unsigned int cfg;
+
+	if ((ste0 & ~VSTE_0_ALLOWED) || (ste1 & ~VSTE_1_ALLOWED))
+		return -EIO;
+	if (!(ste0 & STRTAB_STE_0_V))
+		return 0;
+	cfg = FIELD_GET(STRTAB_STE_0_CFG, ste0);
+	if (cfg != STRTAB_STE_0_CFG_ABORT && cfg != STRTAB_STE_0_CFG_BYPASS &&
+	    cfg != STRTAB_STE_0_CFG_S1_TRANS)
+		return -EIO;
+	return 0;
+}
+
+static struct iommu_domain *
+arm_vsmmu_alloc_domain_nested(struct iommufd_viommu_drv *viommu,
+			      struct device *dev, u32 flags,
+			      const struct iommu_user_data *user_data)
+{
+	struct arm_smmu_nested_domain *nested;
+	struct iommu_hwpt_arm_smmuv3 arg;
+	int ret;
+
+	if (flags)
+		return ERR_PTR(-EOPNOTSUPP);
+	ret = iommu_copy_struct_from_user(&arg, user_data,
+					  IOMMU_HWPT_DATA_ARM_SMMUV3, ste);
+	if (ret)
+		return ERR_PTR(ret);
+	ret = arm_smmu_validate_vste(&arg);
+	if (ret)
+		return ERR_PTR(ret);
+
+	nested = kzalloc(sizeof(*nested), GFP_KERNEL_ACCOUNT);
+	if (!nested)
+		return ERR_PTR(-ENOMEM);
+	nested->domain.type = IOMMU_DOMAIN_NESTED;
+	nested->domain.ops = &arm_smmu_nested_ops;
+	nested->s2_parent = to_smmu_domain(viommu->parent);
+	nested->ste[0] = arg.ste[0];
+	nested->ste[1] = arg.ste[1];
+	return &nested->domain;
+}
+
 const struct iommufd_viommu_ops arm_vsmmu_ops = {
 	.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
 	.init = arm_vsmmu_init,
+	.alloc_domain_nested = arm_vsmmu_alloc_domain_nested,
 };

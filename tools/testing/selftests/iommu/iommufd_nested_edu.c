@@ -96,7 +96,9 @@ static int hwpt_alloc(int iommufd, uint32_t dev_id, uint32_t pt_id,
 TEST_F(nested_edu, hw_info)
 {
 	struct iommu_hw_info_arm_smmuv3 info, small;
+	uint8_t big[sizeof(info) + 16];
 	uint32_t len = sizeof(info), type = 0;
+	size_t i;
 
 	memset(&info, 0xa5, sizeof(info));
 	ASSERT_EQ(0, get_hw_info(self->iommufd, self->edu.dev_id, &info, &len,
@@ -125,19 +127,14 @@ TEST_F(nested_edu, hw_info)
 	EXPECT_EQ(0, small.flags);
 	EXPECT_EQ(0xa5a5a5a5, small.idr[0]);
 	/* A longer one is zero-filled past the structure */
-	{
-		uint8_t big[sizeof(info) + 16];
-		size_t i;
-
-		memset(big, 0xa5, sizeof(big));
-		len = sizeof(big);
-		ASSERT_EQ(0, get_hw_info(self->iommufd, self->edu.dev_id, big,
-					 &len, &type));
-		EXPECT_EQ(sizeof(info), len);
-		EXPECT_EQ(0, memcmp(big, &info, sizeof(info)));
-		for (i = sizeof(info); i < sizeof(big); i++)
-			EXPECT_EQ(0, big[i]);
-	}
+	memset(big, 0xa5, sizeof(big));
+	len = sizeof(big);
+	ASSERT_EQ(0, get_hw_info(self->iommufd, self->edu.dev_id, big, &len,
+				 &type));
+	EXPECT_EQ(sizeof(info), len);
+	EXPECT_EQ(0, memcmp(big, &info, sizeof(info)));
+	for (i = sizeof(info); i < sizeof(big); i++)
+		EXPECT_EQ(0, big[i]);
 }
 
 /*
@@ -147,7 +144,7 @@ TEST_F(nested_edu, hw_info)
 TEST_F(nested_edu, nest_parent)
 {
 	uint64_t doorbell = 0;
-	uint32_t parent, hwpt;
+	uint32_t parent = 0, hwpt = 0;
 	int efd;
 	long n;
 	size_t i;
@@ -251,7 +248,7 @@ static int destroy(int iommufd, uint32_t id)
  */
 TEST_F(nested_edu, viommu)
 {
-	uint32_t parent, viommu, vdev, other;
+	uint32_t parent = 0, viommu = 0, vdev = 0, other = 0;
 	char saved = 0;
 
 	ASSERT_EQ(0, read_param(&saved))
@@ -294,6 +291,323 @@ TEST_F(nested_edu, viommu)
 	EXPECT_EQ(0, destroy(self->iommufd, vdev));
 	EXPECT_EQ(0, destroy(self->iommufd, viommu));
 	EXPECT_EQ(0, destroy(self->iommufd, parent));
+}
+
+/*
+ * Playing the guest: a context descriptor table and AArch64 stage-1 page
+ * tables (4 KiB granule, 39-bit VA) built in "guest RAM", which the VMM
+ * maps into the nest parent's IOAS at GUEST_IPA.  Layout, one page each:
+ * the CD table, the level 1, 2 and 3 tables, then data pages.
+ */
+#define GUEST_IPA	0x40000000ULL
+#define GUEST_PAGES	8
+#define PG		4096ULL
+#define PG_CD		0
+#define PG_L1		1
+#define PG_L2		2
+#define PG_L3		3
+#define PG_DATA		4	/* data pages: 4, 5, 6 */
+#define VA_DATA		0x100000ULL	/* -> data pages 4 and 5 */
+#define VA_UNMAPPED	0x300000ULL
+
+/* Stage-1 descriptors */
+#define PTE_TABLE	0x3ULL
+#define PTE_PAGE	0x3ULL
+#define PTE_BLOCK	0x1ULL
+#define PTE_ATTR(i)	((uint64_t)(i) << 2)
+#define PTE_AP_RW_ALL	(0x1ULL << 6)
+#define PTE_SH_INNER	(0x3ULL << 8)
+#define PTE_AF		(0x1ULL << 10)
+#define PTE_LEAF	(PTE_AP_RW_ALL | PTE_SH_INNER | PTE_AF)
+
+/* Context descriptor, word 0 */
+#define CD0_T0SZ(x)	((uint64_t)(x))
+#define CD0_IRGN0_WBWA	(0x1ULL << 8)
+#define CD0_ORGN0_WBWA	(0x1ULL << 10)
+#define CD0_SH0_INNER	(0x3ULL << 12)
+#define CD0_EPD1	(0x1ULL << 30)
+#define CD0_V		(0x1ULL << 31)
+#define CD0_IPS_40BIT	(0x2ULL << 32)
+#define CD0_AA64	(0x1ULL << 41)
+#define CD0_R		(0x1ULL << 45)
+#define CD0_A		(0x1ULL << 46)
+#define CD0_ASET	(0x1ULL << 47)
+#define CD0_ASID(x)	((uint64_t)(x) << 48)
+/* MAIR: attribute 0 normal write-back, 1 device-nGnRE */
+#define GUEST_MAIR	0x04ffULL
+
+/* Stream table entry, words 0 and 1 */
+#define STE0_V		0x1ULL
+#define STE0_CFG(x)	((uint64_t)(x) << 1)
+#define STE_CFG_ABORT	0
+#define STE_CFG_BYPASS	4
+#define STE_CFG_S1	5
+#define STE1_S1CIR_WBRA	(0x1ULL << 2)
+#define STE1_S1COR_WBRA	(0x1ULL << 4)
+#define STE1_S1CSH_ISH	(0x3ULL << 6)
+
+static uint64_t *guest_page(uint8_t *guest, unsigned int pg)
+{
+	return (uint64_t *)(guest + pg * PG);
+}
+
+/* The guest's tables: VA_DATA -> data page 4, VA_DATA + 4K -> page 5 */
+static void guest_build_tables(uint8_t *guest)
+{
+	uint64_t *cd = guest_page(guest, PG_CD);
+	uint64_t *l1 = guest_page(guest, PG_L1);
+	uint64_t *l2 = guest_page(guest, PG_L2);
+	uint64_t *l3 = guest_page(guest, PG_L3);
+
+	memset(guest, 0, PG_DATA * PG);
+	cd[0] = CD0_T0SZ(25) | CD0_IRGN0_WBWA | CD0_ORGN0_WBWA |
+		CD0_SH0_INNER | CD0_EPD1 | CD0_V | CD0_IPS_40BIT | CD0_AA64 |
+		CD0_R | CD0_A | CD0_ASET | CD0_ASID(1);
+	cd[1] = GUEST_IPA + PG_L1 * PG;
+	cd[3] = GUEST_MAIR;
+	l1[0] = (GUEST_IPA + PG_L2 * PG) | PTE_TABLE;
+	l2[VA_DATA >> 21] = (GUEST_IPA + PG_L3 * PG) | PTE_TABLE;
+	l3[(VA_DATA >> 12) & 511] = (GUEST_IPA + PG_DATA * PG) | PTE_PAGE |
+				    PTE_ATTR(0) | PTE_LEAF;
+	l3[((VA_DATA >> 12) + 1) & 511] = (GUEST_IPA + (PG_DATA + 1) * PG) |
+					  PTE_PAGE | PTE_ATTR(0) | PTE_LEAF;
+	/* The software MSI window, identity-mapped (the guest's RMR) */
+	l2[ARM_SW_MSI_START >> 21] = ARM_SW_MSI_START | PTE_BLOCK |
+				     PTE_ATTR(1) | PTE_LEAF;
+	edu_dma_barrier();
+}
+
+static int nested_alloc(int iommufd, uint32_t dev_id, uint32_t viommu,
+			uint64_t ste0, uint64_t ste1, uint32_t *hwpt_id)
+{
+	struct iommu_hwpt_arm_smmuv3 ste = { .ste = { ste0, ste1 } };
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.pt_id = viommu,
+		.data_type = IOMMU_HWPT_DATA_ARM_SMMUV3,
+		.data_len = sizeof(ste),
+		.data_uptr = (uintptr_t)&ste,
+	};
+
+	if (ioctl(iommufd, IOMMU_HWPT_ALLOC, &cmd))
+		return -errno;
+	*hwpt_id = cmd.out_hwpt_id;
+	return 0;
+}
+
+FIXTURE(nested_guest)
+{
+	int iommufd;
+	struct edu_dev edu;
+	uint32_t ioas_id, parent, viommu, vdev;
+	uint8_t *guest;
+};
+
+FIXTURE_SETUP(nested_guest)
+{
+	int ret;
+
+	self->edu.devfd = -1;
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	ret = edu_open(&self->edu, 0, self->iommufd);
+	if (ret == -ENODEV)
+		SKIP(return, "no QEMU edu PCI device (%04x:%04x) on this machine",
+		     EDU_VENDOR, EDU_DEVICE);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, edu_ioas_alloc(self->iommufd, &self->ioas_id));
+	ASSERT_EQ(0, hwpt_alloc(self->iommufd, self->edu.dev_id, self->ioas_id,
+				IOMMU_HWPT_ALLOC_NEST_PARENT, &self->parent));
+	ASSERT_EQ(0, viommu_alloc(self->iommufd, self->edu.dev_id,
+				  self->parent, IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+				  &self->viommu))
+		TH_LOG("vIOMMU refused: is arm_smmu_v3.assume_coherent_nesting set?");
+	ASSERT_EQ(0, vdevice_alloc(self->iommufd, self->viommu,
+				   self->edu.dev_id, 0x8, &self->vdev));
+
+	self->guest = mmap(NULL, GUEST_PAGES * PG, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->guest);
+	guest_build_tables(self->guest);
+	/* The VMM maps guest RAM, tables included, at its IPA: stage 2 */
+	ASSERT_EQ(0, edu_ioas_map(self->iommufd, self->ioas_id, self->guest,
+				  GUEST_PAGES * PG, GUEST_IPA));
+}
+
+FIXTURE_TEARDOWN(nested_guest)
+{
+	if (self->edu.devfd >= 0)
+		edu_set_msi(&self->edu, -1);
+	edu_close(&self->edu);
+	if (self->guest && self->guest != MAP_FAILED)
+		munmap(self->guest, GUEST_PAGES * PG);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+}
+
+/* Which vSTEs are accepted: mainline's fields and configs, else -EIO */
+TEST_F(nested_guest, vste_fields)
+{
+	uint64_t s1 = STE0_V | STE0_CFG(STE_CFG_S1) |
+		      (GUEST_IPA + PG_CD * PG);
+	struct iommu_hwpt_invalidate inv = { .size = sizeof(inv) };
+	uint32_t hwpt = 0;
+
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, s1, STE1_S1CIR_WBRA, &hwpt));
+	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
+	/* V = 0 with other fields: an abort STE */
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, STE0_CFG(STE_CFG_S1), 0, &hwpt));
+	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
+	/* Stage-2 and nested Config belong to the host */
+	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+				     self->viommu, STE0_V | STE0_CFG(6), 0,
+				     &hwpt));
+	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+				     self->viommu, STE0_V | STE0_CFG(7), 0,
+				     &hwpt));
+	/* Word 2 fields and STRW, SHCFG in word 1 are not the guest's */
+	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+				     self->viommu, s1, 0x3ULL << 30, &hwpt));
+	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+				     self->viommu, s1, 0x1ULL << 44, &hwpt));
+	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+				     self->viommu, s1 | (0x1ULL << 58), 0,
+				     &hwpt));
+	/* The vIOMMU is busy while a nested HWPT uses it */
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, s1, 0, &hwpt));
+	EXPECT_EQ(-EBUSY, destroy(self->iommufd, self->viommu));
+	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
+	/* Invalidation goes through the vIOMMU, not the nested HWPT */
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, s1, 0, &hwpt));
+	inv.hwpt_id = hwpt;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_INVALIDATE, &inv));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
+}
+
+/*
+ * DMA through both stages: the device's addresses go through the guest's
+ * stage 1 to IPAs, which stage 2 takes to the VMM's pages.  An address the
+ * guest did not map reaches nothing.
+ */
+TEST_F(nested_guest, stage1_dma)
+{
+	uint8_t *a = self->guest + PG_DATA * PG;
+	uint8_t *b = self->guest + (PG_DATA + 1) * PG;
+	uint8_t *snap;
+	uint32_t hwpt;
+	size_t i;
+
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu,
+				  STE0_V | STE0_CFG(STE_CFG_S1) |
+				  (GUEST_IPA + PG_CD * PG),
+				  STE1_S1CIR_WBRA | STE1_S1COR_WBRA |
+				  STE1_S1CSH_ISH, &hwpt));
+	ASSERT_EQ(0, edu_attach(&self->edu, &hwpt));
+
+	for (i = 0; i < PG; i++)
+		a[i] = (uint8_t)(i * 37 + 11);
+	memset(b, 0, PG);
+	/* VA_DATA (data page 4) -> device -> VA_DATA + 4K (data page 5) */
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_DATA, PG, false, false,
+			     TIMEOUT_MS));
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_DATA + PG, PG, true, false,
+			     TIMEOUT_MS));
+	ASSERT_EQ(0, memcmp(a, b, PG)) TH_LOG("stage 1 + 2 DMA did not land");
+
+	/* Not mapped by the guest: nothing anywhere changes */
+	snap = malloc(GUEST_PAGES * PG);
+	ASSERT_NE(NULL, snap);
+	memcpy(snap, self->guest, GUEST_PAGES * PG);
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_UNMAPPED, PG, true, false,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, memcmp(snap, self->guest, GUEST_PAGES * PG));
+	/* Nor does the IPA of a data page work as a device address */
+	ASSERT_EQ(0, edu_dma(&self->edu, (GUEST_IPA + PG_DATA * PG) &
+			     EDU_DMA_MASK, PG, true, false, TIMEOUT_MS));
+	EXPECT_EQ(0, memcmp(snap, self->guest, GUEST_PAGES * PG));
+	free(snap);
+}
+
+/*
+ * Switching between vSTEs: abort blocks, bypass is the parent's stage 2
+ * (device addresses are IPAs), stage 1 translates again, and the parent
+ * attached directly is stage 2 too.
+ */
+TEST_F(nested_guest, vste_switch)
+{
+	uint8_t *a = self->guest + PG_DATA * PG;
+	uint8_t *b = self->guest + (PG_DATA + 1) * PG;
+	uint8_t *c = self->guest + (PG_DATA + 2) * PG;
+	uint32_t s1, abrt, byp, pt;
+	size_t i;
+
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu,
+				  STE0_V | STE0_CFG(STE_CFG_S1) |
+				  (GUEST_IPA + PG_CD * PG), 0, &s1));
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, STE0_V | STE0_CFG(STE_CFG_ABORT),
+				  0, &abrt));
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, STE0_V | STE0_CFG(STE_CFG_BYPASS),
+				  0, &byp));
+	for (i = 0; i < PG; i++)
+		a[i] = (uint8_t)(i * 5 + 1);
+
+	/*
+	 * Bypass: the device uses IPAs.  The edu reaches 28 bits only, so
+	 * guest RAM is mapped a second time at a low IPA.
+	 */
+	ASSERT_EQ(0, edu_ioas_map(self->iommufd, self->ioas_id, self->guest,
+				  GUEST_PAGES * PG, 0x200000));
+	pt = byp;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	memset(c, 0, PG);
+	ASSERT_EQ(0, edu_dma(&self->edu, 0x200000 + PG_DATA * PG, PG, false,
+			     false, TIMEOUT_MS));
+	ASSERT_EQ(0, edu_dma(&self->edu, 0x200000 + (PG_DATA + 2) * PG, PG,
+			     true, false, TIMEOUT_MS));
+	EXPECT_EQ(0, memcmp(a, c, PG));
+
+	/* Abort: nothing moves */
+	pt = abrt;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	memset(c, 0, PG);
+	ASSERT_EQ(0, edu_dma(&self->edu, 0x200000 + (PG_DATA + 2) * PG, PG,
+			     true, false, TIMEOUT_MS));
+	for (i = 0; i < PG; i++)
+		ASSERT_EQ(0, c[i]);
+
+	/* Stage 1 again */
+	pt = s1;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	memset(b, 0, PG);
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_DATA, PG, false, false,
+			     TIMEOUT_MS));
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_DATA + PG, PG, true, false,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, memcmp(a, b, PG));
+
+	/* The parent itself */
+	pt = self->parent;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	memset(c, 0, PG);
+	ASSERT_EQ(0, edu_dma(&self->edu, 0x200000 + (PG_DATA + 2) * PG, PG,
+			     true, false, TIMEOUT_MS));
+	EXPECT_EQ(0, memcmp(a, c, PG));
+
+	/* In use: -EBUSY; not any more after moving away */
+	EXPECT_EQ(-EBUSY, destroy(self->iommufd, self->parent));
+	EXPECT_EQ(0, destroy(self->iommufd, s1));
+	EXPECT_EQ(0, destroy(self->iommufd, abrt));
+	EXPECT_EQ(0, destroy(self->iommufd, byp));
 }
 
 TEST_HARNESS_MAIN
