@@ -28,6 +28,39 @@ void iommufd_viommu_destroy(struct iommufd_object *obj)
 	refcount_dec(&viommu->hwpt->common.obj.users);
 }
 
+/* iommufd_viommu_drv.find_dev: a vDEVICE's device, under viommu_lock */
+static struct device *viommu_find_dev(struct iommufd_viommu_drv *drv,
+				      u64 virt_id)
+{
+	struct iommufd_viommu *viommu =
+		container_of(drv, struct iommufd_viommu, drv);
+	struct iommufd_vdevice *vdev;
+
+	lockdep_assert_held(&viommu->ictx->viommu_lock);
+
+	if ((unsigned long)virt_id != virt_id)
+		return NULL;
+	vdev = xa_load(&viommu->vdevs, (unsigned long)virt_id);
+	return vdev && vdev->idev ? vdev->idev->dev : NULL;
+}
+
+/*
+ * IOMMU_HWPT_INVALIDATE on a vIOMMU: the driver carries out the guest's
+ * requests; the vDEVICEs (guest IDs) hold still while it does.
+ */
+int iommufd_viommu_invalidate(struct iommufd_viommu *viommu,
+			      struct iommu_user_data_array *array)
+{
+	int rc;
+
+	if (!viommu->ops->cache_invalidate)
+		return -EOPNOTSUPP;
+	mutex_lock(&viommu->ictx->viommu_lock);
+	rc = viommu->ops->cache_invalidate(&viommu->drv, array);
+	mutex_unlock(&viommu->ictx->viommu_lock);
+	return rc;
+}
+
 int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_viommu_alloc *cmd = ucmd->cmd;
@@ -73,6 +106,7 @@ int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	viommu->drv.type = cmd->type;
 	viommu->drv.parent = hwpt->common.domain;
 	viommu->drv.iommu_dev = idev->dev->iommu->iommu_dev;
+	viommu->drv.find_dev = viommu_find_dev;
 
 	rc = ops->init(&viommu->drv, idev->dev);
 	if (rc)

@@ -181,8 +181,110 @@ arm_vsmmu_alloc_domain_nested(struct iommufd_viommu_drv *viommu,
 	return &nested->domain;
 }
 
+/* Guest commands not otherwise used by the driver */
+#define CMDQ_OP_TLBI_NH_ALL	0x10
+#define CMDQ_OP_TLBI_NH_VAA	0x13
+/* Commands rewritten per batch, each followed by room for the sync */
+#define VSMMU_BATCH		32
+
+/*
+ * Make a guest's command one the host may issue: the vIOMMU's VMID in TLBI
+ * commands, the physical stream ID in ATC and CFGI commands.  -EIO for any
+ * other command, or a stream ID with no vDEVICE.
+ */
+static int arm_vsmmu_convert_cmd(struct iommufd_viommu_drv *viommu,
+				 struct arm_smmu_domain *s2, u64 *cmd)
+{
+	struct arm_smmu_master *master;
+	struct device *dev;
+	u32 vsid;
+
+	switch (FIELD_GET(CMDQ_0_OP, cmd[0])) {
+	case CMDQ_OP_TLBI_NSNH_ALL:
+		/* The guest's "all": everything of its VMID */
+		cmd[0] = FIELD_PREP(CMDQ_0_OP, CMDQ_OP_TLBI_NH_ALL);
+		cmd[1] = 0;
+		fallthrough;
+	case CMDQ_OP_TLBI_NH_ALL:
+	case CMDQ_OP_TLBI_NH_ASID:
+	case CMDQ_OP_TLBI_NH_VA:
+	case CMDQ_OP_TLBI_NH_VAA:
+		cmd[0] &= ~CMDQ_TLBI_0_VMID;
+		cmd[0] |= FIELD_PREP(CMDQ_TLBI_0_VMID, s2->s2_cfg.vmid);
+		return 0;
+	case CMDQ_OP_ATC_INV:
+	case CMDQ_OP_CFGI_CD:
+	case CMDQ_OP_CFGI_CD_ALL:
+		/* CMDQ_ATC_0_SID and CMDQ_CFGI_0_SID are the same field */
+		vsid = FIELD_GET(CMDQ_CFGI_0_SID, cmd[0]);
+		dev = viommu->find_dev(viommu, vsid);
+		if (!dev)
+			return -EIO;
+		master = dev_iommu_priv_get(dev);
+		if (!master->num_streams)
+			return -EIO;
+		cmd[0] &= ~CMDQ_CFGI_0_SID;
+		cmd[0] |= FIELD_PREP(CMDQ_CFGI_0_SID, master->streams[0].id);
+		return 0;
+	default:
+		return -EIO;
+	}
+}
+
+static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
+				      struct iommu_user_data_array *array)
+{
+	struct arm_smmu_domain *s2 = to_smmu_domain(viommu->parent);
+	struct iommu_viommu_arm_smmuv3_invalidate inv;
+	u32 done = 0, batched = 0, i;
+	u64 *cmds;
+	int ret = 0;
+
+	if (!array->entry_num)
+		return 0;	/* a probe: the type is supported */
+
+	cmds = kcalloc(VSMMU_BATCH, CMDQ_ENT_DWORDS * sizeof(u64), GFP_KERNEL);
+	if (!cmds)
+		return -ENOMEM;
+
+	for (i = 0; i < array->entry_num; i++) {
+		u64 *cmd = &cmds[batched * CMDQ_ENT_DWORDS];
+
+		ret = iommu_copy_struct_from_user_array(&inv, array,
+							IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+							i, cmd);
+		if (ret)
+			break;
+		cmd[0] = le64_to_cpu(inv.cmd[0]);
+		cmd[1] = le64_to_cpu(inv.cmd[1]);
+		ret = arm_vsmmu_convert_cmd(viommu, s2, cmd);
+		if (ret)
+			break;
+		if (++batched == VSMMU_BATCH) {
+			ret = arm_smmu_cmdq_issue_raw(s2->smmu, cmds, batched);
+			if (ret)
+				break;
+			done += batched;
+			batched = 0;
+		}
+	}
+	/* What was converted before an error is still carried out */
+	if (batched) {
+		int err = arm_smmu_cmdq_issue_raw(s2->smmu, cmds, batched);
+
+		if (!err)
+			done += batched;
+		if (!ret)
+			ret = err;
+	}
+	array->entry_num = done;
+	kfree(cmds);
+	return ret;
+}
+
 const struct iommufd_viommu_ops arm_vsmmu_ops = {
 	.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
 	.init = arm_vsmmu_init,
 	.alloc_domain_nested = arm_vsmmu_alloc_domain_nested,
+	.cache_invalidate = arm_vsmmu_cache_invalidate,
 };

@@ -610,4 +610,115 @@ TEST_F(nested_guest, vste_switch)
 	EXPECT_EQ(0, destroy(self->iommufd, byp));
 }
 
+/* Guest commands (SMMUv3 command queue format) */
+#define CMD_TLBI_NH_VA		0x12
+#define CMD_TLBI_NSNH_ALL	0x30
+#define CMD_CFGI_CD		0x05
+#define CMD_CFGI_STE		0x03
+#define CMD_ASID(x)		((uint64_t)(x) << 48)
+#define CMD_SID(x)		((uint64_t)(x) << 32)
+#define CMD_LEAF		0x1ULL
+
+static int viommu_invalidate(int iommufd, uint32_t viommu,
+			     struct iommu_viommu_arm_smmuv3_invalidate *cmds,
+			     uint32_t *num)
+{
+	struct iommu_hwpt_invalidate inv = {
+		.size = sizeof(inv),
+		.hwpt_id = viommu,
+		.data_uptr = (uintptr_t)cmds,
+		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+		.entry_len = sizeof(*cmds),
+		.entry_num = *num,
+	};
+	int rc = ioctl(iommufd, IOMMU_HWPT_INVALIDATE, &inv) ? -errno : 0;
+
+	*num = inv.entry_num;
+	return rc;
+}
+
+/* Read a page through @va into the device, write it back to VA_DATA */
+static int copy_via(struct edu_dev *edu, uint64_t va)
+{
+	int ret = edu_dma(edu, va, PG, false, false, TIMEOUT_MS);
+
+	return ret ?: edu_dma(edu, VA_DATA, PG, true, false, TIMEOUT_MS);
+}
+
+/*
+ * The guest changes a stage-1 PTE and invalidates through the vIOMMU: the
+ * device then uses the new translation.  Then the command rules.
+ */
+TEST_F(nested_guest, invalidate)
+{
+	struct iommu_viommu_arm_smmuv3_invalidate cmds[3];
+	struct iommu_hwpt_invalidate bad = {
+		.size = sizeof(bad),
+		.data_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
+		.entry_len = sizeof(cmds[0]),
+		.entry_num = 1,
+	};
+	uint64_t *l3 = guest_page(self->guest, PG_L3);
+	uint8_t *a = self->guest + PG_DATA * PG;
+	uint8_t *b = self->guest + (PG_DATA + 1) * PG;
+	uint8_t *c = self->guest + (PG_DATA + 2) * PG;
+	uint64_t va = VA_DATA + PG;
+	uint32_t hwpt = 0, num;
+
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu,
+				  STE0_V | STE0_CFG(STE_CFG_S1) |
+				  (GUEST_IPA + PG_CD * PG), 0, &hwpt));
+	ASSERT_EQ(0, edu_attach(&self->edu, &hwpt));
+	memset(b, 0xbb, PG);
+	memset(c, 0xcc, PG);
+
+	ASSERT_EQ(0, copy_via(&self->edu, va));
+	ASSERT_EQ(0xbb, a[0]);
+	ASSERT_EQ(0, memcmp(a, b, PG));
+
+	/* va now points at data page 6; tell the SMMU */
+	l3[(va >> 12) & 511] = (GUEST_IPA + (PG_DATA + 2) * PG) | PTE_PAGE |
+			       PTE_ATTR(0) | PTE_LEAF;
+	edu_dma_barrier();
+	cmds[0].cmd[0] = CMD_TLBI_NH_VA | CMD_ASID(1);
+	cmds[0].cmd[1] = va | CMD_LEAF;
+	num = 1;
+	ASSERT_EQ(0, viommu_invalidate(self->iommufd, self->viommu, cmds,
+				       &num));
+	ASSERT_EQ(1, num);
+	ASSERT_EQ(0, copy_via(&self->edu, va));
+	ASSERT_EQ(0xcc, a[0]) TH_LOG("the old translation is still used");
+	ASSERT_EQ(0, memcmp(a, c, PG));
+
+	/* entry_num = 0 probes */
+	num = 0;
+	EXPECT_EQ(0, viommu_invalidate(self->iommufd, self->viommu, cmds,
+				       &num));
+	EXPECT_EQ(0, num);
+	/* The guest's stream ID (vDEVICE 0x8) is accepted, others are not */
+	cmds[0].cmd[0] = CMD_CFGI_CD | CMD_SID(0x8);
+	cmds[0].cmd[1] = CMD_LEAF;
+	cmds[1].cmd[0] = CMD_TLBI_NSNH_ALL;
+	cmds[1].cmd[1] = 0;
+	cmds[2].cmd[0] = CMD_CFGI_CD | CMD_SID(0x99);
+	cmds[2].cmd[1] = CMD_LEAF;
+	num = 3;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(2, num);
+	/* A command the guest may not send stops the request there */
+	cmds[1].cmd[0] = CMD_CFGI_STE | CMD_SID(0x8);
+	num = 3;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(1, num);
+	/* Another data type */
+	bad.hwpt_id = self->viommu;
+	bad.data_uptr = (uintptr_t)cmds;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_INVALIDATE, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, bad.entry_num);
+}
+
 TEST_HARNESS_MAIN
