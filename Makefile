@@ -44,10 +44,16 @@ KMAKE = $(MAKE) -s -C $(TREE) O=$(KOBJ) ARCH=arm64 \
 
 # kselftest programs that go into the guest, in the order they run
 SELFTESTS := iommufd iommufd_fail_nth iommufd_vfio_edu iommufd_sw_msi_edu \
-	iommufd_nested_edu iommu_dma_msi
+	iommufd_nested_edu iommu_dma_msi iommufd_fuzz
+# make test fuzzes with a fixed seed (20000 calls per variant), so that a
+# run can be repeated; make fuzz picks one from the clock unless SEED=...
+FUZZ_SEED ?= 20261121
+FUZZ_CALLS ?= 20000
+N ?= 20000
+SEED ?=
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
-	export bisect clean distclean
+	export bisect fuzz clean distclean
 .NOTPARALLEL:
 
 all: kernel selftests initramfs
@@ -79,7 +85,13 @@ initramfs: selftests
 	@$(TOP)/harness/initramfs.sh $(INITRD) $(addprefix $(STOBJ)/,$(SELFTESTS))
 
 test: all check
-	@$(TOP)/harness/vm.sh test $(IMAGE) $(INITRD)
+	@FUZZ_SEED=$(FUZZ_SEED) FUZZ_CALLS=$(FUZZ_CALLS) \
+		$(TOP)/harness/vm.sh test $(IMAGE) $(INITRD)
+
+# A longer fuzzing run: make fuzz N=<calls per variant> [SEED=<seed>]
+fuzz: all
+	@FUZZ_CALLS=$(N) FUZZ_SEED=$(SEED) TIMEOUT=$(TIMEOUT) \
+		$(TOP)/harness/vm.sh fuzz $(IMAGE) $(INITRD)
 
 run: all
 	@$(TOP)/harness/vm.sh run $(IMAGE) $(INITRD)

@@ -397,6 +397,12 @@ int main(int argc, char *argv[])
 		char *const demo[] = { "/bin/vmm-demo", NULL };
 
 		run("demo", "vmm-demo", demo);
+	} else if (!strcmp(mode, "fuzz")) {
+		/* IOMMUFD_FUZZ_SEED/_CALLS come from the kernel command line */
+		char *const fuzz[] = { "/tests/iommufd_fuzz", NULL };
+
+		run("tap", "iommufd_fuzz", fuzz);
+		kmemleak_scan();
 	} else {
 		load_plan();
 		kunit_results();

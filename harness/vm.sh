@@ -29,7 +29,11 @@ rm -f "$vm"/console.log "$vm"/results*.log
 append="console=ttyAMA0 panic=-1 oops=panic hugepages=80 loglevel=7"
 # QEMU's SMMUv3 has no S2FWB, but all its DMA is coherent: the documented
 # opt-in that lets vIOMMUs (nested translation) be created there
-append+=" kmemleak=on arm_smmu_v3.assume_coherent_nesting=1 -- $mode"
+append+=" kmemleak=on arm_smmu_v3.assume_coherent_nesting=1"
+# The fuzzer's seed and call count reach init's environment this way
+[ -n "${FUZZ_SEED:-}" ] && append+=" IOMMUFD_FUZZ_SEED=$FUZZ_SEED"
+[ -n "${FUZZ_CALLS:-}" ] && append+=" IOMMUFD_FUZZ_CALLS=$FUZZ_CALLS"
+append+=" -- $mode"
 
 echo "vm: booting $(cat "$build/base.desc" 2>/dev/null) + the series ($mode), timeout ${timeout}s"
 start=$(date +%s)
