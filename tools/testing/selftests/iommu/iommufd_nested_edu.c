@@ -721,4 +721,49 @@ TEST_F(nested_guest, invalidate)
 	EXPECT_EQ(0, bad.entry_num);
 }
 
+/*
+ * MSIs under nesting: the doorbell is mapped in the parent's stage 2, in
+ * its software MSI window, which the guest identity-maps in stage 1 (its
+ * RMR).  Without that identity mapping the MSI does not arrive.
+ */
+TEST_F(nested_guest, msi)
+{
+	struct iommu_viommu_arm_smmuv3_invalidate tlbi = {
+		.cmd = { CMD_TLBI_NSNH_ALL, 0 },
+	};
+	uint64_t *l2 = guest_page(self->guest, PG_L2);
+	uint32_t hwpt = 0, num = 1;
+	uint64_t doorbell = 0;
+	int efd;
+
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu,
+				  STE0_V | STE0_CFG(STE_CFG_S1) |
+				  (GUEST_IPA + PG_CD * PG), 0, &hwpt));
+	ASSERT_EQ(0, edu_attach(&self->edu, &hwpt));
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, edu_set_msi(&self->edu, efd));
+	ASSERT_EQ(0, edu_msi_address(self->edu.bdf, &doorbell));
+	TH_LOG("MSI doorbell at 0x%llx (stage-1 VA = IPA)",
+	       (unsigned long long)doorbell);
+	ASSERT_LE(ARM_SW_MSI_START, doorbell);
+	ASSERT_GT(ARM_SW_MSI_START + ARM_SW_MSI_SIZE, doorbell);
+
+	edu_write32(&self->edu, EDU_REG_IRQ_RAISE, 1);
+	ASSERT_EQ(1, edu_wait_eventfd(efd, TIMEOUT_MS));
+	edu_write32(&self->edu, EDU_REG_IRQ_ACK, 1);
+
+	/* The guest drops its identity mapping of the window */
+	l2[ARM_SW_MSI_START >> 21] = 0;
+	edu_dma_barrier();
+	ASSERT_EQ(0, viommu_invalidate(self->iommufd, self->viommu, &tlbi,
+				       &num));
+	edu_write32(&self->edu, EDU_REG_IRQ_RAISE, 1);
+	EXPECT_EQ(0, edu_wait_eventfd(efd, 500));
+	edu_write32(&self->edu, EDU_REG_IRQ_ACK, 1);
+	ASSERT_EQ(0, edu_set_msi(&self->edu, -1));
+	close(efd);
+}
+
 TEST_HARNESS_MAIN
