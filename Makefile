@@ -53,7 +53,7 @@ N ?= 20000
 SEED ?=
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
-	export bisect fuzz clean distclean
+	export bisect fuzz matrix clean distclean
 .NOTPARALLEL:
 
 all: kernel selftests initramfs
@@ -98,6 +98,10 @@ run: all
 
 check: tree
 	@$(TOP)/harness/check.sh
+
+# Builds the touched directories in other configurations (32-bit ARM LPAE)
+matrix: tree
+	@$(TOP)/harness/matrix.sh
 
 export:
 	@$(TOP)/harness/export.sh

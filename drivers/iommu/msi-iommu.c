@@ -139,6 +139,10 @@ EXPORT_SYMBOL_GPL(msi_iommu_geometry_from_regions);
  * @dev: the device
  * @domain: the domain (for its page sizes), or NULL
  * @geo: filled with the geometry its IOMMU driver advertises
+ *
+ * @geo->sw_mapped tells whether the device's MSIs need doorbell mappings
+ * in its (translating) domains at all: false for hardware MSI regions,
+ * interrupt remapping, or an IOMMU driver that reports no MSI region.
  */
 void msi_iommu_dev_geometry(struct device *dev, struct iommu_domain *domain,
 			    struct msi_iommu_geometry *geo)
@@ -152,28 +156,6 @@ void msi_iommu_dev_geometry(struct device *dev, struct iommu_domain *domain,
 	iommu_put_resv_regions(dev, &regions);
 }
 EXPORT_SYMBOL_GPL(msi_iommu_dev_geometry);
-
-/**
- * msi_iommu_dev_needs_mapping() - must a device's MSI doorbells be mapped?
- * @dev: the device
- *
- * Return: true if the device's current domain translates DMA with IOVA
- * management that maps doorbells (a dma-iommu cookie) and its IOMMU driver
- * advertises a software MSI window; false for identity and blocking
- * domains, domains nobody manages doorbells for, and hardware MSI.
- */
-bool msi_iommu_dev_needs_mapping(struct device *dev)
-{
-	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
-	struct msi_iommu_geometry geo;
-
-	if (!domain || !(domain->type & __IOMMU_DOMAIN_PAGING) ||
-	    !domain->iova_cookie)
-		return false;
-	msi_iommu_dev_geometry(dev, domain, &geo);
-	return geo.sw_mapped;
-}
-EXPORT_SYMBOL_GPL(msi_iommu_dev_needs_mapping);
 
 /* How many slots a window has; the IDA hands out at most INT_MAX + 1. */
 static unsigned int window_slots(dma_addr_t size, size_t granule)

@@ -76,7 +76,6 @@ void msi_iommu_geometry_from_regions(struct list_head *regions,
 				     struct msi_iommu_geometry *geo);
 void msi_iommu_dev_geometry(struct device *dev, struct iommu_domain *domain,
 			    struct msi_iommu_geometry *geo);
-bool msi_iommu_dev_needs_mapping(struct device *dev);
 
 void msi_iommu_init(struct msi_iommu *mi,
 		    const struct msi_iommu_geometry *geo);
