@@ -215,8 +215,8 @@ TEST_F(sw_msi_edu, two_devices)
 
 /*
  * MSIs in use survive replacing the attached HWPT, within the IOAS and to
- * another IOAS: the new domain maps the doorbell at the same IOVA.  After
- * a detach, MSIs enabled again after the re-attach work.
+ * another IOAS: the new domain maps the doorbell at the same IOVA.  They
+ * also survive a detach and a re-attach, and MSIs enabled again work.
  */
 TEST_F(sw_msi_edu, replace_keeps_msi)
 {
@@ -257,11 +257,15 @@ TEST_F(sw_msi_edu, replace_keeps_msi)
 	ASSERT_EQ(0, edu_dma(edu, ARM_SW_MSI_START, 4096, false, false,
 			     TIMEOUT_MS));
 
-	/* Detach, attach again, enable MSI again */
-	ASSERT_EQ(0, edu_set_msi(edu, -1));
+	/* Detach and attach again: the MSI left enabled still works */
 	ASSERT_EQ(0, edu_detach(edu));
 	pt = self->ioas[0];
 	ASSERT_EQ(0, edu_attach(edu, &pt));
+	ASSERT_EQ(0, edu_msi_address(edu->bdf, &again));
+	ASSERT_EQ(doorbell, again);
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+	/* So does one enabled again */
+	ASSERT_EQ(0, edu_set_msi(edu, -1));
 	ASSERT_EQ(0, edu_set_msi(edu, self->efd[0]));
 	ASSERT_EQ(0, edu_msi_address(edu->bdf, &again));
 	ASSERT_LE(NEW_WINDOW, again);
