@@ -35,6 +35,28 @@ static int fail(const char *what, int err)
 	return 1;
 }
 
+/*
+ * The device reads 4 KiB of a pattern from @buf, mapped at @iova, and
+ * writes it back 8 KiB further on.  0, or 1 after saying what failed.
+ */
+static int dma_round_trip(struct edu_dev *edu, uint8_t *buf, uint64_t iova,
+			  unsigned int seed)
+{
+	int i, ret;
+
+	for (i = 0; i < EDU_DMA_BUF_SIZE; i++)
+		buf[i] = (uint8_t)(i * seed + 1);
+	ret = edu_dma(edu, iova, EDU_DMA_BUF_SIZE, false, false, 5000);
+	if (!ret)
+		ret = edu_dma(edu, iova + 2 * EDU_DMA_BUF_SIZE,
+			      EDU_DMA_BUF_SIZE, true, false, 5000);
+	if (ret)
+		return fail("DMA", ret);
+	if (memcmp(buf, buf + 2 * EDU_DMA_BUF_SIZE, EDU_DMA_BUF_SIZE))
+		return fail("DMA round trip: bytes differ", EIO);
+	return 0;
+}
+
 static int sw_msi(int fd, uint32_t option, uint16_t op, uint32_t dev_id,
 		  uint64_t *val)
 {
@@ -109,17 +131,9 @@ static int move_window_demo(int fd, uint8_t *buf)
 	ret = edu_ioas_map(fd, ioas, buf, DEMO_SIZE, ARM_SW_MSI_START);
 	if (ret)
 		return fail("IOMMU_IOAS_MAP at the old window", ret);
-	for (i = 0; i < EDU_DMA_BUF_SIZE; i++)
-		buf[i] = (uint8_t)(i * 29 + 3);
-	ret = edu_dma(&edu, ARM_SW_MSI_START, EDU_DMA_BUF_SIZE, false, false,
-		      5000);
-	if (!ret)
-		ret = edu_dma(&edu, ARM_SW_MSI_START + 2 * EDU_DMA_BUF_SIZE,
-			      EDU_DMA_BUF_SIZE, true, false, 5000);
+	ret = dma_round_trip(&edu, buf, ARM_SW_MSI_START, 29);
 	if (ret)
-		return fail("DMA", ret);
-	if (memcmp(buf, buf + 2 * EDU_DMA_BUF_SIZE, EDU_DMA_BUF_SIZE))
-		return fail("DMA round trip: bytes differ", EIO);
+		return ret;
 	say("\"guest RAM\" at IOVA 0x%llx, where the window was: DMA round trip equal",
 	    ARM_SW_MSI_START);
 
@@ -206,16 +220,9 @@ int main(void)
 	say("mapped %lu KiB of \"guest RAM\" at IOVA 0x%llx", DEMO_SIZE / 1024,
 	    DEMO_IOVA);
 
-	for (i = 0; i < EDU_DMA_BUF_SIZE; i++)
-		buf[i] = (uint8_t)(i * 13 + 1);
-	ret = edu_dma(&edu, DEMO_IOVA, EDU_DMA_BUF_SIZE, false, false, 5000);
-	if (!ret)
-		ret = edu_dma(&edu, DEMO_IOVA + 2 * EDU_DMA_BUF_SIZE,
-			      EDU_DMA_BUF_SIZE, true, false, 5000);
+	ret = dma_round_trip(&edu, buf, DEMO_IOVA, 13);
 	if (ret)
-		return fail("DMA", ret);
-	if (memcmp(buf, buf + 2 * EDU_DMA_BUF_SIZE, EDU_DMA_BUF_SIZE))
-		return fail("DMA round trip: bytes differ", EIO);
+		return ret;
 	say("DMA via the SMMU: 4 KiB read at IOVA 0x%llx, written back at 0x%llx: equal",
 	    DEMO_IOVA, DEMO_IOVA + 2 * EDU_DMA_BUF_SIZE);
 
