@@ -27,6 +27,8 @@ rm -f "$vm"/console.log "$vm"/results*.log
 
 # 2 MiB hugetlb pages for the iommufd hugepage tests (the largest needs 64)
 append="console=ttyAMA0 panic=-1 oops=panic hugepages=80 loglevel=7"
+# A WARN ends the run at once (QEMU exits): no test result after it counts
+append+=" panic_on_warn=1"
 # QEMU's SMMUv3 has no S2FWB, but all its DMA is coherent: the documented
 # opt-in that lets vIOMMUs (nested translation) be created there
 append+=" kmemleak=on arm_smmu_v3.assume_coherent_nesting=1"

@@ -3,19 +3,20 @@
  * iommufd_fuzz - bounded, reproducible ioctl fuzzing of /dev/iommu
  *
  * The fixture builds a small world with the selftest mock driver: two
- * IOASes, a mock device (attached; in the "unattached" variant only bound,
- * so the software MSI window stays settable until the fuzzer attaches
- * something), a bound-only mock device with a movable software MSI window,
- * two access objects and two mappings.  The test makes IOMMUFD_FUZZ_CALLS
- * (default 2000) calls of every iommufd ioctl and of some IOMMU_TEST_CMD
- * ops: valid templates, half of them with a few 32 or 64 bit words then
+ * IOASes, a mock device (attached; in the "unattached" variant only
+ * bound, so the software MSI window stays settable until the fuzzer
+ * attaches something) with a nest parent, a vIOMMU and a vDEVICE, a
+ * bound-only mock device with a movable software MSI window, two access
+ * objects and two mappings.  The test makes IOMMUFD_FUZZ_CALLS (default
+ * 2000) calls of every iommufd ioctl and of some IOMMU_TEST_CMD ops:
+ * valid templates, half of them with a few 32 or 64 bit words then
  * overwritten (size around its boundaries, existing and missing IDs, flag
- * bits, reserved fields, huge or wrapping IOVAs and lengths, pointers), and
- * some random bytes.  IDs come from a pool of what setup and successful
- * calls created.  User pointers are NULL, kernel or non-canonical, or in an
- * arena of buffers between PROT_NONE guards, and lengths are capped so that
- * what the kernel pins or writes stays in the arena and no call loops or
- * allocates in proportion to a huge length.
+ * bits, reserved fields, huge or wrapping IOVAs and lengths, pointers),
+ * and some random bytes.  IDs come from a pool of what setup and
+ * successful calls created.  User pointers are NULL, kernel or
+ * non-canonical, or in an arena of buffers between PROT_NONE guards, and
+ * lengths are capped so that what the kernel pins or writes stays in the
+ * arena and no call loops or allocates in proportion to a huge length.
  *
  * The seed is IOMMUFD_FUZZ_SEED (decimal), else the clock; it is logged
  * first, with an errno histogram and per-command counts at the end.  Replay:
@@ -52,11 +53,14 @@
 #define ARENA_HINT	0x3f00000000ULL	/* same IOVAs on a replay */
 
 /* Kinds of pooled objects, and masks of them */
-enum { K_IOAS, K_HWPT, K_PARENT, K_NESTED, K_IDEV, K_STDEV, K_FAULT };
+enum {
+	K_IOAS, K_HWPT, K_PARENT, K_NESTED, K_IDEV, K_STDEV, K_FAULT,
+	K_VIOMMU, K_VDEV,
+};
 #define KM(k)		(1u << (k))
 #define KM_HWPTS	(KM(K_HWPT) | KM(K_PARENT) | KM(K_NESTED))
 #define KM_PT		(KM(K_IOAS) | KM_HWPTS)
-#define KM_ANY		0xffu
+#define KM_ANY		0x1ffu
 
 enum {
 	C_DESTROY, C_IOAS_ALLOC, C_IOAS_ALLOW_IOVAS, C_IOAS_COPY,
@@ -64,7 +68,8 @@ enum {
 	C_HWPT_ALLOC, C_GET_HW_INFO, C_HWPT_SET_DIRTY_TRACKING,
 	C_HWPT_GET_DIRTY_BITMAP, C_HWPT_INVALIDATE, C_FAULT_QUEUE_ALLOC,
 	C_MOCK_DOMAIN_FLAGS, C_MOCK_DOMAIN_REPLACE, C_CREATE_ACCESS,
-	C_ACCESS_PAGES, C_ACCESS_RW, C_ACCESS_REPLACE_IOAS, C_DIRTY, NCMD
+	C_ACCESS_PAGES, C_ACCESS_RW, C_ACCESS_REPLACE_IOAS, C_DIRTY,
+	C_VIOMMU_ALLOC, C_VDEVICE_ALLOC, C_DEV_CHECK_CACHE, NCMD
 };
 
 union arg {
@@ -84,6 +89,8 @@ union arg {
 	struct iommu_hwpt_get_dirty_bitmap get_dirty;
 	struct iommu_hwpt_invalidate inv;
 	struct iommu_fault_alloc fault;
+	struct iommu_viommu_alloc viommu;
+	struct iommu_vdevice_alloc vdev;
 	struct iommu_test_cmd t;
 	__u8 raw[ARG_SLOT];
 };
@@ -137,6 +144,9 @@ static const struct cmd_desc cmds[NCMD] = {
 	TCMD(ACCESS_RW, PTR(t.access_rw.uptr), 6),
 	TCMD(ACCESS_REPLACE_IOAS, 0, 2),
 	TCMD(DIRTY, PTR(t.dirty.uptr), 2),
+	CMD(VIOMMU_ALLOC, iommu_viommu_alloc, END(viommu.out_viommu_id), 0, 4),
+	CMD(VDEVICE_ALLOC, iommu_vdevice_alloc, END(vdev.virt_id), 0, 4),
+	TCMD(DEV_CHECK_CACHE, 0, 1),
 };
 
 struct mapping {
@@ -414,6 +424,7 @@ static void gen_option(struct fuzz *f, struct iommu_option *c)
 static void gen(struct fuzz *f, unsigned int c, union arg *a)
 {
 	struct iommu_hwpt_invalidate_selftest *inv = (void *)f->scratch;
+	struct iommu_viommu_invalidate_selftest *vinv = (void *)f->scratch;
 	struct iommu_iova_range *range = (void *)f->scratch;
 	struct iommu_test_cmd *t = &a->t;
 	struct mapping *m = pick_map(f);
@@ -468,9 +479,10 @@ static void gen(struct fuzz *f, unsigned int c, union arg *a)
 		a->vfio.ioas_id = pick_id(f, KM(K_IOAS));
 		a->vfio.op = chance(f, 95) ? rnd(f, 3) : rnd(f, 8);
 		break;
-	case C_HWPT_ALLOC:
+	case C_HWPT_ALLOC:		/* nested on a parent or a vIOMMU */
 		a->hwpt.dev_id = pick_id(f, KM(K_IDEV));
-		a->hwpt.pt_id = pick_id(f, r < 6 ? KM(K_IOAS) : KM(K_PARENT));
+		a->hwpt.pt_id = pick_id(f, r < 6 ? KM(K_IOAS) :
+					   KM(K_PARENT) | KM(K_VIOMMU));
 		a->hwpt.flags = r < 6 ? rnd(f, 4) : 0; /* PARENT, DIRTY */
 		a->hwpt.data_type = r < 6 ? 0 : IOMMU_HWPT_DATA_SELFTEST;
 		a->hwpt.data_len = r < 6 ? 0 : sizeof(__u32);	/* iotlb */
@@ -495,14 +507,24 @@ static void gen(struct fuzz *f, unsigned int c, union arg *a)
 		a->get_dirty.length = m_len;
 		a->get_dirty.page_size = r < 6 ? p : 1ULL << rnd(f, 24);
 		break;
-	case C_HWPT_INVALIDATE:
-		a->inv.hwpt_id = pick_id(f, KM(K_NESTED));
+	case C_HWPT_INVALIDATE:		/* a nested HWPT, or a vIOMMU */
+		a->inv.hwpt_id = pick_id(f, KM(K_NESTED) | KM(K_VIOMMU));
 		a->inv.data_type = r ? IOMMU_HWPT_INVALIDATE_DATA_SELFTEST : 0;
-		a->inv.entry_len = sizeof(*inv);
 		a->inv.entry_num = rnd(f, 5);
+		if (r & 1) {
+			a->inv.entry_len = sizeof(*inv);
+			for (i = 0; i != a->inv.entry_num; i++) {
+				inv[i].flags = rnd(f, 20) ? rnd(f, 2) : 2;
+				inv[i].iotlb_id = rnd(f, 5);
+			}
+			break;
+		}
+		/* Same data type number, the vIOMMU's layout */
+		a->inv.entry_len = sizeof(*vinv);
 		for (i = 0; i != a->inv.entry_num; i++) {
-			inv[i].flags = rnd(f, 20) ? rnd(f, 2) : 2; /* 1: ALL */
-			inv[i].iotlb_id = rnd(f, 5);
+			vinv[i].vdev_id = 0x40 + rnd(f, 5);
+			vinv[i].flags = rnd(f, 20) ? rnd(f, 2) : 2;
+			vinv[i].cache_id = rnd(f, 5);
 		}
 		break;
 	case C_MOCK_DOMAIN_FLAGS:
@@ -546,6 +568,22 @@ static void gen(struct fuzz *f, unsigned int c, union arg *a)
 		t->dirty.page_size = r < 5 ? p : p / 2;
 		for (i = 0; i != 8; i++)
 			((__u64 *)f->scratch)[i] = rnd64(f);
+		break;
+	case C_VIOMMU_ALLOC:
+		a->viommu.type = r ? IOMMU_VIOMMU_TYPE_SELFTEST : rnd(f, 3);
+		a->viommu.dev_id = pick_id(f, KM(K_IDEV));
+		a->viommu.hwpt_id = pick_id(f, KM(K_PARENT));
+		break;
+	case C_VDEVICE_ALLOC:		/* a few guest IDs, so some collide */
+		a->vdev.viommu_id = pick_id(f, KM(K_VIOMMU));
+		a->vdev.dev_id = pick_id(f, KM(K_IDEV));
+		a->vdev.virt_id = r ? 0x40 + rnd(f, 5) : rnd64(f);
+		break;
+	case C_DEV_CHECK_CACHE:
+		t->id = pick_id(f, KM(K_IDEV));
+		t->check_dev_cache.id = rnd(f, 5);
+		t->check_dev_cache.cache = r < 5 ? 0 :
+					   IOMMU_TEST_DEV_CACHE_DEFAULT;
 		break;
 	}
 }
@@ -639,6 +677,12 @@ static void done(struct fuzz *f, unsigned int c, const union arg *in,
 	case C_CREATE_ACCESS:
 		keep_fd(f, f->afds, &f->nafds, t->create_access.out_access_fd);
 		break;
+	case C_VIOMMU_ALLOC:
+		pool_add(f, out->viommu.out_viommu_id, K_VIOMMU);
+		break;
+	case C_VDEVICE_ALLOC:
+		pool_add(f, out->vdev.out_vdevice_id, K_VDEV);
+		break;
 	}
 }
 
@@ -664,6 +708,7 @@ static void mutate(struct fuzz *f, const struct cmd_desc *d, union arg *a)
 	static const __u32 small[] = {
 		0, 1, 2, 3, 4, 5, 16, 4096, 1 << 19, 0xffff, 0x7fffffff, ~0u,
 		IOMMU_HWPT_DATA_SELFTEST, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		IOMMU_VIOMMU_TYPE_SELFTEST, IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
 	};
 	unsigned int i, off, n = 1 + rnd(f, 3);
 	__u32 *w;
@@ -836,6 +881,28 @@ FIXTURE_VARIANT(iommufd_fuzz)
 FIXTURE_VARIANT_ADD(iommufd_fuzz, attached) { "attached", true };
 FIXTURE_VARIANT_ADD(iommufd_fuzz, unattached) { "unattached", false };
 
+static __u32 setup_viommu(struct __test_metadata *_metadata,
+			  struct fuzz *f, __u32 idev, __u32 parent)
+{
+	struct iommu_viommu_alloc viommu = {
+		.size = sizeof(viommu),
+		.type = IOMMU_VIOMMU_TYPE_SELFTEST,
+		.dev_id = idev,
+		.hwpt_id = parent,
+	};
+	struct iommu_vdevice_alloc vdev = {
+		.size = sizeof(vdev),
+		.dev_id = idev,
+		.virt_id = 0x42,
+	};
+
+	ASSERT_EQ(0, ioctl(f->fd, IOMMU_VIOMMU_ALLOC, &viommu));
+	vdev.viommu_id = viommu.out_viommu_id;
+	ASSERT_EQ(0, ioctl(f->fd, IOMMU_VDEVICE_ALLOC, &vdev));
+	pool_add(f, vdev.out_vdevice_id, K_VDEV);
+	return viommu.out_viommu_id;
+}
+
 FIXTURE_SETUP(iommufd_fuzz)
 {
 	struct fuzz *f = &self->f;
@@ -886,6 +953,10 @@ FIXTURE_SETUP(iommufd_fuzz)
 	pool_add(f, stdev, K_STDEV);
 	pool_add(f, idev, K_IDEV);
 	pool_add(f, hwpt, K_HWPT);
+	/* A nest parent, a vIOMMU on it and the device's vDEVICE 0x42 */
+	test_cmd_hwpt_alloc(idev, ioas[0], IOMMU_HWPT_ALLOC_NEST_PARENT, &hwpt);
+	pool_add(f, hwpt, K_PARENT);
+	pool_add(f, setup_viommu(_metadata, f, idev, hwpt), K_VIOMMU);
 	test_cmd_mock_domain_flags(ioas[0], MOCK_FLAGS_DEVICE_SW_MSI |
 				   MOCK_FLAGS_DEVICE_BIND_ONLY, &stdev, &hwpt,
 				   &f->msi_idev);
