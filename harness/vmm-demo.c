@@ -4,13 +4,15 @@
  * edu device with vfio-pci and iommufd, DMA through the SMMU, take an MSI
  * through the ITS doorbell, and see where the doorbell went; then assign
  * the second edu device with its software MSI window moved out of the way
- * (IOMMU_OPTION_SW_MSI_START/SIZE) and put guest RAM where it used to be.
+ * (IOMMU_OPTION_SW_MSI_START/SIZE) and put guest RAM where it used to be;
+ * last, let a "guest" own stage 1 on the SMMUv3: it binds its PASID (CD)
+ * table through a vIOMMU and DMAs through both stages.
  *
  * Runs as the guest's demo program under `make run`.
  */
 #include <stdarg.h>
 
-#include "vfio_edu.h"
+#include "smmuv3_guest.h"
 
 #define DEMO_IOVA	0x100000ULL
 #define DEMO_SIZE	(4 * 4096UL)
@@ -167,6 +169,141 @@ static int move_window_demo(int fd, uint8_t *buf)
 	return 0;
 }
 
+/*
+ * Part 3: the guest owns stage 1.  The "guest" builds its CD table (its
+ * PASID table) and stage-1 page tables in its RAM; the VMM binds that
+ * table through a vIOMMU and a nested HWPT made from the guest's STE.
+ */
+static int nested_demo(void)
+{
+	struct iommu_viommu_arm_smmuv3_invalidate tlbi = {};
+	uint64_t *l3, doorbell = 0, va = VA_DATA + PG;
+	uint32_t ioas = 0, parent = 0, viommu = 0, vdev = 0, s1 = 0, num;
+	struct iommu_hw_info_arm_smmuv3 info = {};
+	struct iommu_hw_info hw = {
+		.size = sizeof(hw),
+		.data_len = sizeof(info),
+		.data_uptr = (uintptr_t)&info,
+	};
+	uint8_t *guest, *a, *b, *c;
+	struct edu_dev edu;
+	int fd, efd, ret;
+	long count;
+
+	printf("VMM demo, part 3: the guest binds its PASID table (nested stage 1)\n");
+	fd = open("/dev/iommu", O_RDWR);
+	if (fd < 0)
+		return fail("open /dev/iommu", errno);
+	ret = edu_open(&edu, 0, fd);
+	if (ret)
+		return fail("open the edu device", ret);
+	hw.dev_id = edu.dev_id;
+	if (ioctl(fd, IOMMU_GET_HW_INFO, &hw))
+		return fail("IOMMU_GET_HW_INFO", errno);
+	say("edu %s behind an SMMUv3 (hw_info type %u): IDR0 0x%08x, stage 1 %s, stage 2 %s",
+	    edu.bdf, hw.out_data_type, info.idr[0],
+	    info.idr[0] & 0x2 ? "yes" : "no", info.idr[0] & 0x1 ? "yes" : "no");
+
+	guest = mmap(NULL, GUEST_PAGES * PG, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (guest == MAP_FAILED)
+		return fail("mmap", errno);
+	guest_build_tables(guest);
+	a = guest + PG_DATA * PG;
+	b = a + PG;
+	c = b + PG;
+	say("the guest built, in its RAM, a CD table (ASID 1) and 4 KiB stage-1 tables:");
+	printf("       VA 0x%llx and 0x%llx mapped, the MSI window identity-mapped\n",
+	       VA_DATA, VA_DATA + PG);
+
+	ret = edu_ioas_alloc(fd, &ioas);
+	if (!ret)
+		ret = edu_ioas_map(fd, ioas, guest, GUEST_PAGES * PG, GUEST_IPA);
+	if (ret)
+		return fail("IOAS alloc and map", ret);
+	ret = hwpt_alloc(fd, edu.dev_id, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT,
+			 &parent);
+	if (ret)
+		return fail("IOMMU_HWPT_ALLOC (NEST_PARENT)", ret);
+	say("guest RAM mapped at IPA 0x%llx (IOAS %u); stage 2: nest parent HWPT %u",
+	    GUEST_IPA, ioas, parent);
+
+	ret = viommu_alloc(fd, edu.dev_id, parent, IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+			   &viommu);
+	if (ret)
+		return fail("IOMMU_VIOMMU_ALLOC", ret);
+	ret = vdevice_alloc(fd, viommu, edu.dev_id, 0x8, &vdev);
+	if (ret)
+		return fail("IOMMU_VDEVICE_ALLOC", ret);
+	say("vIOMMU %u on the parent; the device is the guest's stream 0x8 (vDEVICE %u)",
+	    viommu, vdev);
+
+	ret = nested_alloc(fd, edu.dev_id, viommu,
+			   STE0_V | STE0_CFG(STE_CFG_S1) | (GUEST_IPA + PG_CD * PG),
+			   STE1_S1CIR_WBRA | STE1_S1COR_WBRA | STE1_S1CSH_ISH,
+			   &s1);
+	if (!ret)
+		ret = edu_attach(&edu, &s1);
+	if (ret)
+		return fail("bind the guest's STE (nested HWPT) and attach", ret);
+	say("the guest's STE (stage 1, CD table at IPA 0x%llx) bound: nested HWPT %u attached",
+	    GUEST_IPA + PG_CD * PG, s1);
+
+	memset(a, 0x5a, PG);
+	memset(b, 0, PG);
+	ret = edu_dma(&edu, VA_DATA, PG, false, false, 5000);
+	if (!ret)
+		ret = edu_dma(&edu, va, PG, true, false, 5000);
+	if (ret)
+		return fail("DMA through both stages", ret);
+	if (memcmp(a, b, PG))
+		return fail("DMA through both stages: bytes differ", EIO);
+	say("DMA at guest VA 0x%llx -> device -> VA 0x%llx: through stage 1 and stage 2, equal",
+	    VA_DATA, va);
+
+	l3 = guest_page(guest, PG_L3);
+	l3[(va >> 12) & 511] = (GUEST_IPA + (PG_DATA + 2) * PG) | PTE_PAGE |
+			       PTE_ATTR(0) | PTE_LEAF;
+	edu_dma_barrier();
+	tlbi.cmd[0] = CMD_TLBI_NH_VA | CMD_ASID(1);
+	tlbi.cmd[1] = va | CMD_LEAF;
+	num = 1;
+	ret = viommu_invalidate(fd, viommu, &tlbi, &num);
+	if (ret)
+		return fail("IOMMU_HWPT_INVALIDATE (TLBI_NH_VA)", ret);
+	memset(c, 0, PG);
+	ret = edu_dma(&edu, va, PG, true, false, 5000);
+	if (ret)
+		return fail("DMA after the PTE change", ret);
+	if (memcmp(a, c, PG))
+		return fail("the old stage-1 translation is still used", EIO);
+	say("the guest remapped VA 0x%llx, sent TLBI_NH_VA via the vIOMMU: DMA hit the new page",
+	    va);
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	if (efd < 0)
+		return fail("eventfd", errno);
+	ret = edu_set_msi(&edu, efd);
+	if (!ret)
+		ret = edu_msi_address(edu.bdf, &doorbell);
+	if (ret)
+		return fail("enable MSI", ret);
+	edu_write32(&edu, EDU_REG_IRQ_RAISE, 1);
+	count = edu_wait_eventfd(efd, 5000);
+	edu_write32(&edu, EDU_REG_IRQ_ACK, 1);
+	if (count != 1)
+		return fail("MSI did not arrive", count < 0 ? (int)count : ETIMEDOUT);
+	say("MSI: doorbell 0x%llx in the parent's window, VA = IPA in stage 1: it arrived",
+	    (unsigned long long)doorbell);
+
+	edu_set_msi(&edu, -1);
+	close(efd);
+	edu_close(&edu);
+	close(fd);
+	munmap(guest, GUEST_PAGES * PG);
+	return 0;
+}
+
 int main(void)
 {
 	struct iommu_iova_range ranges[16];
@@ -265,6 +402,8 @@ int main(void)
 
 	ret = move_window_demo(fd, buf);
 	close(fd);
+	if (!ret)
+		ret = nested_demo();
 	if (ret)
 		return ret;
 	printf("VMM demo: done\n");

@@ -35,7 +35,7 @@ static int arm_vsmmu_init(struct iommufd_viommu_drv *viommu, struct device *dev)
 	parent = to_smmu_domain(viommu->parent);
 	if (!parent->nest_parent || parent->smmu != smmu)
 		return -EINVAL;
-	if (!(readl_relaxed(smmu->base + ARM_SMMU_IDR3) & IDR3_FWB) &&
+	if (!(smmu->features & ARM_SMMU_FEAT_S2FWB) &&
 	    !READ_ONCE(assume_coherent_nesting))
 		return -EOPNOTSUPP;
 	return 0;
@@ -54,7 +54,8 @@ static int arm_vsmmu_init(struct iommufd_viommu_drv *viommu, struct device *dev)
  * @target: filled with the STE to install
  * @master: the device
  * @nested: the nested domain holding the guest's STE
- * @ats_enabled: whether the host enables ATS for the device
+ * @ats_enabled: whether ATS is enabled for the device (the guest asked for
+ *	it and the host allows it)
  *
  * Abort (V = 0 or Config = abort) blocks; bypass is the parent's stage 2
  * alone; stage-1 translate is Config = nested: stage 2 and VMID from the
@@ -79,7 +80,7 @@ void arm_smmu_make_nested_ste(struct arm_smmu_ste *target,
 	if (cfg == STRTAB_STE_0_CFG_BYPASS)
 		return;
 
-	/* The host decides EATS (ATS), the guest the rest of stage 1 */
+	/* EATS follows @ats_enabled, the guest decides the rest of stage 1 */
 	target->data[0] = cpu_to_le64(STRTAB_STE_0_V |
 				      FIELD_PREP(STRTAB_STE_0_CFG,
 						 STRTAB_STE_0_CFG_NESTED) |
@@ -91,6 +92,21 @@ void arm_smmu_make_nested_ste(struct arm_smmu_ste *target,
 }
 EXPORT_SYMBOL_IF_KUNIT(arm_smmu_make_nested_ste);
 
+/*
+ * ATS only where the guest enabled it (EATS) in a stage-1 STE; abort and
+ * bypass STEs cannot use it.  The host still decides whether the device
+ * may use ATS at all.
+ */
+static bool arm_smmu_nested_wants_ats(struct arm_smmu_nested_domain *nested)
+{
+	u64 ste0 = le64_to_cpu(nested->ste[0]);
+	u64 ste1 = le64_to_cpu(nested->ste[1]);
+
+	return (ste0 & STRTAB_STE_0_V) &&
+	       FIELD_GET(STRTAB_STE_0_CFG, ste0) == STRTAB_STE_0_CFG_S1_TRANS &&
+	       FIELD_GET(STRTAB_STE_1_EATS, ste1) == STRTAB_STE_1_EATS_TRANS;
+}
+
 static int arm_smmu_attach_dev_nested(struct iommu_domain *domain,
 				      struct device *dev)
 {
@@ -99,6 +115,7 @@ static int arm_smmu_attach_dev_nested(struct iommu_domain *domain,
 	struct arm_smmu_attach_state state = {
 		.master = master,
 		.old_domain = iommu_get_domain_for_dev(dev),
+		.disable_ats = !arm_smmu_nested_wants_ats(nested),
 		.ssid = IOMMU_NO_PASID,
 	};
 	struct arm_smmu_ste ste;
@@ -262,10 +279,11 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 			break;
 		if (++batched == VSMMU_BATCH) {
 			ret = arm_smmu_cmdq_issue_raw(s2->smmu, cmds, batched);
+			if (!ret)
+				done += batched;
+			batched = 0;
 			if (ret)
 				break;
-			done += batched;
-			batched = 0;
 		}
 	}
 	/* What was converted before an error is still carried out */

@@ -57,6 +57,7 @@ enum {
 	K_IOAS, K_HWPT, K_PARENT, K_NESTED, K_IDEV, K_STDEV, K_FAULT,
 	K_VIOMMU, K_VDEV,
 };
+
 #define KM(k)		(1u << (k))
 #define KM_HWPTS	(KM(K_HWPT) | KM(K_PARENT) | KM(K_NESTED))
 #define KM_PT		(KM(K_IOAS) | KM_HWPTS)
