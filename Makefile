@@ -8,7 +8,11 @@
 #   make test      all of the above, make check, then boot and run the tests
 #   make run       build, boot and run the VMM demo
 #   make tree      assemble build/linux only
-#   make check     checkpatch --strict on the queue and on every new file
+#   make check     checkpatch --strict on the queue and on every new file,
+#                  kernel-doc; sparse, W=1 and kernel-doc of the touched
+#                  code against the base (no new warning)
+#   make matrix    other configurations: arm32 LPAE W=1, arm64 without
+#                  IOMMU_DMA, arm64 modules, x86_64 (T="..." for some)
 #   make export    turn commits made in build/linux back into the queue
 #   make bisect    build the kernel at every step of the series
 #
@@ -50,6 +54,7 @@ SELFTESTS := iommufd iommufd_fail_nth iommufd_vfio_edu iommufd_sw_msi_edu \
 FUZZ_SEED ?= 20261121
 FUZZ_CALLS ?= 20000
 N ?= 20000
+T ?=
 SEED ?=
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
@@ -96,12 +101,13 @@ fuzz: all
 run: all
 	@$(TOP)/harness/vm.sh run $(IMAGE) $(INITRD)
 
-check: tree
+check: config
 	@$(TOP)/harness/check.sh
+	@$(TOP)/harness/static.sh
 
-# Builds the touched directories in other configurations (32-bit ARM LPAE)
+# Builds the series in other configurations; T="name..." picks targets
 matrix: tree
-	@$(TOP)/harness/matrix.sh
+	@$(TOP)/harness/matrix.sh $(T)
 
 export:
 	@$(TOP)/harness/export.sh

@@ -54,6 +54,9 @@ void iommufd_sw_msi_effective(struct iommufd_device *idev,
 	}
 	win->start = geo.start;
 	win->size = geo.size;
+	/* A window that cannot move stays where the driver put it */
+	if (!geo.movable)
+		return;
 
 	mutex_lock(&ictx->sw_msi_lock);
 	if (ictx->sw_msi.start != PHYS_ADDR_MAX)

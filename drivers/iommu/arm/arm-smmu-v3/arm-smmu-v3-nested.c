@@ -257,6 +257,11 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 	u64 *cmds;
 	int ret = 0;
 
+	/* Also with entry_num = 0: a probe learns whether the type is known */
+	if (array->type != IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3) {
+		array->entry_num = 0;
+		return -EINVAL;
+	}
 	if (!array->entry_num)
 		return 0;	/* a probe: the type is supported */
 

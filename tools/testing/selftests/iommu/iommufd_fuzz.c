@@ -530,9 +530,9 @@ static void gen(struct fuzz *f, unsigned int c, union arg *a)
 		break;
 	case C_MOCK_DOMAIN_FLAGS:
 		t->id = pick_id(f, KM_PT);
-		/* NO_DIRTY, HUGE_IOVA (bits 0, 1), SW_MSI, BIND_ONLY (8, 9) */
+		/* NO_DIRTY, HUGE_IOVA (0, 1); SW_MSI, BIND_ONLY, FIXED (8-10) */
 		t->mock_domain_flags.dev_flags = rnd(f, 4);
-		t->mock_domain_flags.dev_flags |= rnd(f, 4) << 8;
+		t->mock_domain_flags.dev_flags |= rnd(f, 8) << 8;
 		break;
 	case C_MOCK_DOMAIN_REPLACE:	/* pt_id 0 detaches */
 		t->id = pick_id(f, KM(K_STDEV));

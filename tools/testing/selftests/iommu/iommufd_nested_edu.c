@@ -342,7 +342,7 @@ TEST_F(nested_guest, stage1_dma)
 	uint8_t *a = self->guest + PG_DATA * PG;
 	uint8_t *b = self->guest + (PG_DATA + 1) * PG;
 	uint8_t *snap;
-	uint32_t hwpt;
+	uint32_t hwpt = 0;
 	size_t i;
 
 	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
@@ -387,7 +387,7 @@ TEST_F(nested_guest, vste_switch)
 	uint8_t *a = self->guest + PG_DATA * PG;
 	uint8_t *b = self->guest + (PG_DATA + 1) * PG;
 	uint8_t *c = self->guest + (PG_DATA + 2) * PG;
-	uint32_t s1, abrt, byp, pt;
+	uint32_t s1 = 0, abrt = 0, byp = 0, pt;
 	size_t i;
 
 	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
@@ -534,6 +534,10 @@ TEST_F(nested_guest, invalidate)
 	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_INVALIDATE, &bad));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, bad.entry_num);
+	/* A probe (entry_num = 0) of another data type fails the same way */
+	bad.entry_num = 0;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_INVALIDATE, &bad));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /*
