@@ -288,13 +288,35 @@ FIXTURE_TEARDOWN(nested_guest)
 		close(self->iommufd);
 }
 
+/* IOMMU_HWPT_ALLOC on the vIOMMU with any flags and data; destroys it */
+static int vste_alloc_raw(int iommufd, uint32_t dev_id, uint32_t viommu,
+			  uint32_t flags, uint32_t data_type, const void *data,
+			  uint32_t data_len)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = dev_id,
+		.pt_id = viommu,
+		.data_type = data_type,
+		.data_len = data_len,
+		.data_uptr = (uintptr_t)data,
+	};
+
+	if (ioctl(iommufd, IOMMU_HWPT_ALLOC, &cmd))
+		return -errno;
+	return destroy(iommufd, cmd.out_hwpt_id);
+}
+
 /* Which vSTEs are accepted: mainline's fields and configs, else -EIO */
 TEST_F(nested_guest, vste_fields)
 {
 	uint64_t s1 = STE0_V | STE0_CFG(STE_CFG_S1) |
 		      (GUEST_IPA + PG_CD * PG);
 	struct iommu_hwpt_invalidate inv = { .size = sizeof(inv) };
+	uint64_t ste[3] = { s1, 0, 0 };
 	uint32_t hwpt = 0;
+	unsigned int cfg;
 
 	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
 				  self->viommu, s1, STE1_S1CIR_WBRA, &hwpt));
@@ -310,6 +332,11 @@ TEST_F(nested_guest, vste_fields)
 	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
 				     self->viommu, STE0_V | STE0_CFG(7), 0,
 				     &hwpt));
+	/* So do the reserved ones */
+	for (cfg = 1; cfg <= 3; cfg++)
+		EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+					     self->viommu,
+					     STE0_V | STE0_CFG(cfg), 0, &hwpt));
 	/* Word 2 fields and STRW, SHCFG in word 1 are not the guest's */
 	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
 				     self->viommu, s1, 0x3ULL << 30, &hwpt));
@@ -318,6 +345,23 @@ TEST_F(nested_guest, vste_fields)
 	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
 				     self->viommu, s1 | (0x1ULL << 58), 0,
 				     &hwpt));
+	/* Flags; another data type; a vSTE shorter or longer than two words */
+	EXPECT_EQ(0, vste_alloc_raw(self->iommufd, self->edu.dev_id,
+				    self->viommu, 0, IOMMU_HWPT_DATA_ARM_SMMUV3,
+				    ste, 16));
+	EXPECT_EQ(-EOPNOTSUPP,
+		  vste_alloc_raw(self->iommufd, self->edu.dev_id, self->viommu,
+				 IOMMU_HWPT_FAULT_ID_VALID,
+				 IOMMU_HWPT_DATA_ARM_SMMUV3, ste, 16));
+	EXPECT_EQ(-EINVAL,
+		  vste_alloc_raw(self->iommufd, self->edu.dev_id, self->viommu,
+				 0, IOMMU_HWPT_DATA_VTD_S1, ste, 16));
+	EXPECT_EQ(-EINVAL,
+		  vste_alloc_raw(self->iommufd, self->edu.dev_id, self->viommu,
+				 0, IOMMU_HWPT_DATA_ARM_SMMUV3, ste, 8));
+	EXPECT_EQ(-EINVAL,
+		  vste_alloc_raw(self->iommufd, self->edu.dev_id, self->viommu,
+				 0, IOMMU_HWPT_DATA_ARM_SMMUV3, ste, 24));
 	/* The vIOMMU is busy while a nested HWPT uses it */
 	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
 				  self->viommu, s1, 0, &hwpt));
@@ -522,6 +566,22 @@ TEST_F(nested_guest, invalidate)
 	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
 					  &num));
 	EXPECT_EQ(2, num);
+	/* ATC_INV and CFGI_CD_ALL name a stream ID too */
+	cmds[0].cmd[0] = CMD_ATC_INV | CMD_SID(0x99);
+	cmds[0].cmd[1] = 0;
+	num = 1;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(0, num);
+	cmds[0].cmd[0] = CMD_CFGI_CD_ALL | CMD_SID(0x99);
+	num = 1;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(0, num);
+	cmds[0].cmd[0] = CMD_CFGI_CD | CMD_SID(0x8);
+	cmds[0].cmd[1] = CMD_LEAF;
+	cmds[1].cmd[0] = CMD_TLBI_NSNH_ALL;
+	cmds[1].cmd[1] = 0;
 	/* A command the guest may not send stops the request there */
 	cmds[1].cmd[0] = CMD_CFGI_STE | CMD_SID(0x8);
 	num = 3;
@@ -538,6 +598,18 @@ TEST_F(nested_guest, invalidate)
 	bad.entry_num = 0;
 	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_INVALIDATE, &bad));
 	EXPECT_EQ(EINVAL, errno);
+	/* Entries shorter or longer than a command */
+	bad.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3;
+	bad.entry_num = 1;
+	bad.entry_len = 8;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_INVALIDATE, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, bad.entry_num);
+	bad.entry_num = 1;
+	bad.entry_len = 24;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_INVALIDATE, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, bad.entry_num);
 }
 
 /*

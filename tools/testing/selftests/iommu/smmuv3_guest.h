@@ -175,6 +175,8 @@ static inline int nested_alloc(int iommufd, uint32_t dev_id, uint32_t viommu,
 #define CMD_TLBI_NSNH_ALL	0x30
 #define CMD_CFGI_CD		0x05
 #define CMD_CFGI_STE		0x03
+#define CMD_CFGI_CD_ALL		0x06
+#define CMD_ATC_INV		0x40
 #define CMD_ASID(x)		((uint64_t)(x) << 48)
 #define CMD_SID(x)		((uint64_t)(x) << 32)
 #define CMD_LEAF		0x1ULL
