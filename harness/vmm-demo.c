@@ -59,6 +59,34 @@ static int dma_round_trip(struct edu_dev *edu, uint8_t *buf, uint64_t iova,
 	return 0;
 }
 
+/*
+ * Enable the device's MSI with an eventfd, learn the doorbell IOVA the
+ * kernel put in its message, raise the MSI and wait for it.  0, or 1
+ * after saying what failed.  The MSI stays enabled (with the eventfd,
+ * which the MSI's disable releases).
+ */
+static int msi_round_trip(struct edu_dev *edu, uint64_t *doorbell)
+{
+	long count;
+	int efd, ret;
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	if (efd < 0)
+		return fail("eventfd", errno);
+	ret = edu_set_msi(edu, efd);
+	if (!ret)
+		ret = edu_msi_address(edu->bdf, doorbell);
+	if (ret)
+		return fail("enable MSI", ret);
+	edu_write32(edu, EDU_REG_IRQ_RAISE, 1);
+	count = edu_wait_eventfd(efd, 5000);
+	edu_write32(edu, EDU_REG_IRQ_ACK, 1);
+	close(efd);
+	if (count != 1)
+		return fail("MSI did not arrive", count < 0 ? (int)count : ETIMEDOUT);
+	return 0;
+}
+
 static int sw_msi(int fd, uint32_t option, uint16_t op, uint32_t dev_id,
 		  uint64_t *val)
 {
@@ -85,8 +113,7 @@ static int move_window_demo(int fd, uint8_t *buf)
 	struct iommu_iova_range ranges[16];
 	struct edu_dev edu;
 	uint32_t ioas, hwpt;
-	int efd, ret, i, n;
-	long count;
+	int ret, i, n;
 
 	printf("VMM demo, part 2: moving the software MSI window\n");
 	ret = edu_open(&edu, 1, fd);
@@ -139,19 +166,9 @@ static int move_window_demo(int fd, uint8_t *buf)
 	say("\"guest RAM\" at IOVA 0x%llx, where the window was: DMA round trip equal",
 	    ARM_SW_MSI_START);
 
-	efd = eventfd(0, EFD_CLOEXEC);
-	if (efd < 0)
-		return fail("eventfd", errno);
-	ret = edu_set_msi(&edu, efd);
-	if (!ret)
-		ret = edu_msi_address(edu.bdf, &doorbell);
+	ret = msi_round_trip(&edu, &doorbell);
 	if (ret)
-		return fail("enable MSI", ret);
-	edu_write32(&edu, EDU_REG_IRQ_RAISE, 1);
-	count = edu_wait_eventfd(efd, 5000);
-	edu_write32(&edu, EDU_REG_IRQ_ACK, 1);
-	if (count != 1)
-		return fail("MSI did not arrive", count < 0 ? (int)count : ETIMEDOUT);
+		return ret;
 	say("MSI enabled: doorbell at IOVA 0x%llx%s; the device's MSI arrived",
 	    (unsigned long long)doorbell,
 	    doorbell >= NEW_WINDOW && doorbell < NEW_WINDOW + 0x100000 ?
@@ -164,7 +181,6 @@ static int move_window_demo(int fd, uint8_t *buf)
 	    ret == -EBUSY ? "EBUSY" : strerror(-ret));
 
 	edu_set_msi(&edu, -1);
-	close(efd);
 	edu_close(&edu);
 	return 0;
 }
@@ -187,8 +203,7 @@ static int nested_demo(void)
 	};
 	uint8_t *guest, *a, *b, *c;
 	struct edu_dev edu;
-	int fd, efd, ret;
-	long count;
+	int fd, ret;
 
 	printf("VMM demo, part 3: the guest binds its PASID table (nested stage 1)\n");
 	fd = open("/dev/iommu", O_RDWR);
@@ -280,24 +295,13 @@ static int nested_demo(void)
 	say("the guest remapped VA 0x%llx, sent TLBI_NH_VA via the vIOMMU: DMA hit the new page",
 	    va);
 
-	efd = eventfd(0, EFD_CLOEXEC);
-	if (efd < 0)
-		return fail("eventfd", errno);
-	ret = edu_set_msi(&edu, efd);
-	if (!ret)
-		ret = edu_msi_address(edu.bdf, &doorbell);
+	ret = msi_round_trip(&edu, &doorbell);
 	if (ret)
-		return fail("enable MSI", ret);
-	edu_write32(&edu, EDU_REG_IRQ_RAISE, 1);
-	count = edu_wait_eventfd(efd, 5000);
-	edu_write32(&edu, EDU_REG_IRQ_ACK, 1);
-	if (count != 1)
-		return fail("MSI did not arrive", count < 0 ? (int)count : ETIMEDOUT);
+		return ret;
 	say("MSI: doorbell 0x%llx in the parent's window, VA = IPA in stage 1: it arrived",
 	    (unsigned long long)doorbell);
 
 	edu_set_msi(&edu, -1);
-	close(efd);
 	edu_close(&edu);
 	close(fd);
 	munmap(guest, GUEST_PAGES * PG);
