@@ -248,6 +248,18 @@ static int arm_vsmmu_convert_cmd(struct iommufd_viommu_drv *viommu,
 	}
 }
 
+/* Issue the @*batched commands in @cmds; count them in @*done if they went */
+static int arm_vsmmu_issue(struct arm_smmu_device *smmu, u64 *cmds,
+			   u32 *batched, u32 *done)
+{
+	int ret = arm_smmu_cmdq_issue_raw(smmu, cmds, *batched);
+
+	if (!ret)
+		*done += *batched;
+	*batched = 0;
+	return ret;
+}
+
 static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 				      struct iommu_user_data_array *array)
 {
@@ -283,20 +295,15 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 		if (ret)
 			break;
 		if (++batched == VSMMU_BATCH) {
-			ret = arm_smmu_cmdq_issue_raw(s2->smmu, cmds, batched);
-			if (!ret)
-				done += batched;
-			batched = 0;
+			ret = arm_vsmmu_issue(s2->smmu, cmds, &batched, &done);
 			if (ret)
 				break;
 		}
 	}
 	/* What was converted before an error is still carried out */
 	if (batched) {
-		int err = arm_smmu_cmdq_issue_raw(s2->smmu, cmds, batched);
+		int err = arm_vsmmu_issue(s2->smmu, cmds, &batched, &done);
 
-		if (!err)
-			done += batched;
 		if (!ret)
 			ret = err;
 	}
