@@ -87,6 +87,24 @@ static int msi_round_trip(struct edu_dev *edu, uint64_t *doorbell)
 	return 0;
 }
 
+/*
+ * Allocate an IOAS and attach the device to it: @hwpt is the HWPT (SMMU
+ * domain) the kernel made for it.  0, or 1 after saying what failed.
+ */
+static int attach_new_ioas(struct edu_dev *edu, int fd, uint32_t *ioas,
+			   uint32_t *hwpt)
+{
+	int ret = edu_ioas_alloc(fd, ioas);
+
+	if (ret)
+		return fail("IOMMU_IOAS_ALLOC", ret);
+	*hwpt = *ioas;
+	ret = edu_attach(edu, hwpt);
+	if (ret)
+		return fail("attach", ret);
+	return 0;
+}
+
 static int sw_msi(int fd, uint32_t option, uint16_t op, uint32_t dev_id,
 		  uint64_t *val)
 {
@@ -140,13 +158,9 @@ static int move_window_demo(int fd, uint8_t *buf)
 	say("before the attach, the VMM moves it: SW_MSI_START 0x%llx, SW_MSI_SIZE 1 MiB",
 	    NEW_WINDOW);
 
-	ret = edu_ioas_alloc(fd, &ioas);
+	ret = attach_new_ioas(&edu, fd, &ioas, &hwpt);
 	if (ret)
-		return fail("IOMMU_IOAS_ALLOC", ret);
-	hwpt = ioas;
-	ret = edu_attach(&edu, &hwpt);
-	if (ret)
-		return fail("attach", ret);
+		return ret;
 	n = edu_ioas_ranges(fd, ioas, ranges, 16);
 	if (n < 0)
 		return fail("IOMMU_IOAS_IOVA_RANGES", n);
@@ -331,13 +345,9 @@ int main(void)
 	say("edu device %s bound to vfio-pci, its VFIO cdev bound to iommufd as device %u",
 	    edu.bdf, edu.dev_id);
 
-	ret = edu_ioas_alloc(fd, &ioas);
+	ret = attach_new_ioas(&edu, fd, &ioas, &hwpt);
 	if (ret)
-		return fail("IOMMU_IOAS_ALLOC", ret);
-	hwpt = ioas;
-	ret = edu_attach(&edu, &hwpt);
-	if (ret)
-		return fail("attach", ret);
+		return ret;
 	say("attached to IOAS %u: the kernel made SMMU domain (HWPT) %u", ioas, hwpt);
 
 	n = edu_ioas_ranges(fd, ioas, ranges, 16);
