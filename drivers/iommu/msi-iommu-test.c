@@ -438,6 +438,150 @@ static void msi_iommu_test_no_mapping(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
 }
 
+static int bind_at(struct msi_test *t, const void *user, phys_addr_t phys,
+		   dma_addr_t iova)
+{
+	return msi_iommu_bind_at(&t->mi, &t->fd.domain, user, phys,
+				 IOMMU_WRITE | IOMMU_MMIO, iova);
+}
+
+/*
+ * Moving bound users to a domain that has their doorbells in the other
+ * order (two ITSes, mapped first by different devices): the move fails
+ * with -EBUSY, and cancelling it leaves the domain exactly as it was.
+ */
+static void msi_iommu_test_move_opposite_order(struct kunit *test)
+{
+	struct msi_test *from = msi_test_alloc(test, WIN_SIZE, true);
+	struct msi_test *to = msi_test_alloc(test, WIN_SIZE, true);
+	const phys_addr_t its[2] = { DB_PAGE, DB_PAGE + SZ_128K };
+	int moving[2], staying[2], i;
+	dma_addr_t iova[2], got;
+	phys_addr_t phys;
+
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_EQ(test, 0, bind(from, &moving[i], its[i],
+					      &iova[i]));
+		KUNIT_ASSERT_EQ(test, 0, bind(to, &staying[i], its[1 - i],
+					      &got));
+	}
+	KUNIT_ASSERT_EQ(test, iova[0], WIN_START);
+	KUNIT_ASSERT_EQ(test, fake_lookup(&to->fd, WIN_START), its[1]);
+
+	/* The first doorbell's IOVA holds the other one in @to */
+	KUNIT_EXPECT_EQ(test, -EBUSY, bind_at(to, &moving[0], its[0],
+					      iova[0]));
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&to->mi,
+							  &to->fd.domain,
+							  &moving[i]));
+		KUNIT_EXPECT_EQ(test, -ENOENT, msi_iommu_lookup(&to->mi,
+								&moving[i],
+								&phys, &got));
+	}
+	/* @to as it was, @from untouched */
+	KUNIT_EXPECT_EQ(test, to->fd.nr_mapped, 2);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&to->mi), 2);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&to->fd, WIN_START), its[1]);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&to->fd, WIN_START + GRANULE),
+			its[0]);
+	KUNIT_EXPECT_EQ(test, from->fd.nr_mapped, 2);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_TRUE(test, unbind(to, &staying[i]));
+		KUNIT_EXPECT_TRUE(test, unbind(from, &moving[i]));
+	}
+	KUNIT_EXPECT_EQ(test, to->fd.nr_mapped, 0);
+}
+
+/*
+ * What msi_iommu_bind_at() binds is pending: cancel takes back exactly
+ * that (a doorbell it mapped, a user it bound), and nothing that was
+ * there before; commit keeps it.
+ */
+static void msi_iommu_test_pending(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	int before, moved[3];
+	dma_addr_t iova = 0;
+	phys_addr_t phys;
+
+	/* A user of the doorbell bound before the move, by a plain bind */
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &before, DOORBELL, &iova));
+	KUNIT_ASSERT_EQ(test, iova, WIN_START);
+
+	/* The move: one user shares that doorbell, one maps another */
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[0], DOORBELL, WIN_START));
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[1], SZ_1G,
+					 WIN_START + 3 * GRANULE));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 2);
+	/* A user already bound where the move wants it is not pending */
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &before, DOORBELL, WIN_START));
+
+	KUNIT_EXPECT_TRUE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						 &moved[0]));
+	KUNIT_EXPECT_TRUE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						 &moved[1]));
+	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &before));
+	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &moved[2]));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START), DB_PAGE);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + 3 * GRANULE), 0);
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_lookup(&t->mi, &before, &phys,
+						  &iova));
+
+	/* Committed: cancel has nothing to take back */
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[2], SZ_1G,
+					 WIN_START + 3 * GRANULE));
+	msi_iommu_commit(&t->mi, &moved[2]);
+	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &moved[2]));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + 3 * GRANULE),
+			SZ_1G);
+	/* A plain bind of a pending user makes it the user's own too */
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[0], SZ_1G,
+					 WIN_START + 3 * GRANULE));
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &moved[0], SZ_1G, &iova));
+	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &moved[0]));
+	KUNIT_EXPECT_TRUE(test, unbind(t, &moved[0]));
+	KUNIT_EXPECT_TRUE(test, unbind(t, &moved[2]));
+	KUNIT_EXPECT_TRUE(test, unbind(t, &before));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+}
+
+/*
+ * A window not aligned to the granule (firmware, or a paravirtual IOMMU
+ * on a host with 64 KiB pages) takes no doorbell, without a warning.
+ */
+static void msi_iommu_test_unaligned_window(struct kunit *test)
+{
+	struct msi_iommu_geometry geo = {
+		.start = WIN_START + SZ_1K,
+		.size = WIN_SIZE,
+		.granule = GRANULE,
+		.sw_mapped = true,
+	};
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	dma_addr_t iova = 0;
+
+	msi_iommu_destroy(&t->mi, &t->fd.domain);
+	msi_iommu_init(&t->mi, &geo);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_slots(&t->mi), 0);
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
+			bind_at(t, test, DOORBELL, WIN_START));
+
+	msi_iommu_destroy(&t->mi, &t->fd.domain);
+	geo.start = WIN_START;
+	geo.size = WIN_SIZE - SZ_1K;
+	msi_iommu_init(&t->mi, &geo);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_slots(&t->mi), 0);
+	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP, get(t, DOORBELL, &iova));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+}
+
 /* A failed map leaves no doorbell, no mapping and no slot behind. */
 static void msi_iommu_test_map_failure(struct kunit *test)
 {
@@ -895,6 +1039,9 @@ static struct kunit_case msi_iommu_test_cases[] = {
 	KUNIT_CASE(msi_iommu_test_set_window),
 	KUNIT_CASE(msi_iommu_test_fixed_window),
 	KUNIT_CASE(msi_iommu_test_no_mapping),
+	KUNIT_CASE(msi_iommu_test_move_opposite_order),
+	KUNIT_CASE(msi_iommu_test_pending),
+	KUNIT_CASE(msi_iommu_test_unaligned_window),
 	KUNIT_CASE(msi_iommu_test_map_failure),
 	KUNIT_CASE(msi_iommu_test_destroy),
 	KUNIT_CASE(msi_iommu_test_translate),

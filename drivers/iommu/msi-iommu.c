@@ -34,6 +34,12 @@ struct msi_iommu_doorbell {
 
 #define node_to_doorbell(n) rb_entry((n), struct msi_iommu_doorbell, node)
 
+/*
+ * A binding made by msi_iommu_bind_at() that its caller may still take
+ * back (msi_iommu_cancel()) or keep (msi_iommu_commit())
+ */
+#define MSI_IOMMU_PENDING	XA_MARK_1
+
 static int doorbell_cmp_key(const void *key, const struct rb_node *node)
 {
 	phys_addr_t phys = *(const phys_addr_t *)key;
@@ -172,7 +178,8 @@ static unsigned int window_slots(dma_addr_t size, size_t granule)
  *
  * A geometry without @geo->sw_mapped, or with no window, accepts no
  * doorbells.  The granule must be a power of two, and the window's start
- * and size multiples of it (else the window takes no doorbells either).
+ * and size multiples of it, else the window takes no doorbells either
+ * (msi_iommu_nr_slots() is then 0).
  */
 void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
 {
@@ -186,8 +193,13 @@ void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
 	/* A geometry that cannot be used maps nothing */
 	if (WARN_ON(geo->sw_mapped && !is_power_of_2(geo->granule)))
 		mi->geo.sw_mapped = false;
+	/*
+	 * Firmware, or a paravirtual IOMMU on a host with larger pages, may
+	 * describe a window that is not aligned to the granule: no doorbell
+	 * goes there (msi_iommu_nr_slots() tells), the caller decides.
+	 */
 	if (mi->geo.sw_mapped && geo->size &&
-	    !WARN_ON(!IS_ALIGNED(geo->start | geo->size, geo->granule)))
+	    IS_ALIGNED(geo->start | geo->size, geo->granule))
 		mi->nr_slots = window_slots(geo->size, geo->granule);
 }
 EXPORT_SYMBOL_GPL(msi_iommu_init);
@@ -452,6 +464,9 @@ static int bind_locked(struct msi_iommu *mi, struct iommu_domain *domain,
 	old = xa_load(&mi->users, key);
 	if (old && old->phys == page &&
 	    (want < 0 || old->iova == slot_iova(mi, want))) {
+		/* A plain bind makes a pending binding the user's own */
+		if (want < 0)
+			xa_clear_mark(&mi->users, key, MSI_IOMMU_PENDING);
 		*iova = old->iova;
 		return 0;
 	}
@@ -463,6 +478,10 @@ static int bind_locked(struct msi_iommu *mi, struct iommu_domain *domain,
 		doorbell_put(mi, domain, db);
 		return ret;
 	}
+	if (want >= 0)
+		xa_set_mark(&mi->users, key, MSI_IOMMU_PENDING);
+	else
+		xa_clear_mark(&mi->users, key, MSI_IOMMU_PENDING);
 	if (old)
 		doorbell_put(mi, domain, old);
 	*iova = db->iova;
@@ -512,6 +531,10 @@ EXPORT_SYMBOL_GPL(msi_iommu_bind);
  *
  * For moving MSIs that are in use to another domain: their messages hold
  * the doorbell's IOVA, so the new domain must map it at the same place.
+ * A binding this call makes or changes is pending: the caller keeps it with
+ * msi_iommu_commit() once the move has happened, or takes it back with
+ * msi_iommu_cancel() if the move fails.  A user already bound there is left
+ * as it is (and not pending).
  *
  * Return: 0 on success; -EINVAL if @iova is not a slot of the window;
  * -EBUSY if the slot holds another doorbell or the doorbell is already
@@ -542,6 +565,51 @@ out:
 	return ret;
 }
 EXPORT_SYMBOL_GPL(msi_iommu_bind_at);
+
+/**
+ * msi_iommu_commit() - keep a binding made by msi_iommu_bind_at()
+ * @mi: the domain's doorbell state
+ * @user: as given to msi_iommu_bind_at()
+ *
+ * The binding is no longer pending: msi_iommu_cancel() leaves it alone.
+ * Nothing happens if @user has no pending binding.
+ */
+void msi_iommu_commit(struct msi_iommu *mi, const void *user)
+{
+	mutex_lock(&mi->lock);
+	xa_clear_mark(&mi->users, (unsigned long)user, MSI_IOMMU_PENDING);
+	mutex_unlock(&mi->lock);
+}
+EXPORT_SYMBOL_GPL(msi_iommu_commit);
+
+/**
+ * msi_iommu_cancel() - take back a pending binding of msi_iommu_bind_at()
+ * @mi: the domain's doorbell state
+ * @domain: the domain the doorbell is mapped in
+ * @user: as given to msi_iommu_bind_at()
+ *
+ * For a move that failed after its doorbells were bound: the user is
+ * unbound, and a doorbell that the move mapped is unmapped again, so that
+ * the domain is left as it was.  Bindings that were there before the move
+ * (not pending) stay.
+ *
+ * Return: true if @user had a pending binding.
+ */
+bool msi_iommu_cancel(struct msi_iommu *mi, struct iommu_domain *domain,
+		      const void *user)
+{
+	unsigned long key = (unsigned long)user;
+	struct msi_iommu_doorbell *db = NULL;
+
+	mutex_lock(&mi->lock);
+	if (xa_get_mark(&mi->users, key, MSI_IOMMU_PENDING))
+		db = xa_erase(&mi->users, key);
+	if (db)
+		doorbell_put(mi, domain, db);
+	mutex_unlock(&mi->lock);
+	return db;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_cancel);
 
 /**
  * msi_iommu_lookup() - the doorbell a user is bound to
@@ -591,6 +659,25 @@ bool msi_iommu_unbind(struct msi_iommu *mi, struct iommu_domain *domain,
 	return db;
 }
 EXPORT_SYMBOL_GPL(msi_iommu_unbind);
+
+/**
+ * msi_iommu_nr_slots() - how many doorbells a domain's window can hold
+ * @mi: the domain's doorbell state
+ *
+ * Return: the number of granule-sized slots of the window; 0 if the domain
+ * maps no doorbells, or its window cannot be used (not aligned to the
+ * granule).
+ */
+unsigned int msi_iommu_nr_slots(struct msi_iommu *mi)
+{
+	unsigned int n;
+
+	mutex_lock(&mi->lock);
+	n = mi->nr_slots;
+	mutex_unlock(&mi->lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(msi_iommu_nr_slots);
 
 /**
  * msi_iommu_nr_doorbells() - how many doorbells a domain has mapped

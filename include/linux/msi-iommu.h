@@ -94,10 +94,14 @@ int msi_iommu_bind(struct msi_iommu *mi, struct iommu_domain *domain,
 int msi_iommu_bind_at(struct msi_iommu *mi, struct iommu_domain *domain,
 		      const void *user, phys_addr_t phys, int prot,
 		      dma_addr_t iova);
+void msi_iommu_commit(struct msi_iommu *mi, const void *user);
+bool msi_iommu_cancel(struct msi_iommu *mi, struct iommu_domain *domain,
+		      const void *user);
 int msi_iommu_lookup(struct msi_iommu *mi, const void *user,
 		     phys_addr_t *phys, dma_addr_t *iova);
 bool msi_iommu_unbind(struct msi_iommu *mi, struct iommu_domain *domain,
 		      const void *user);
+unsigned int msi_iommu_nr_slots(struct msi_iommu *mi);
 unsigned int msi_iommu_nr_doorbells(struct msi_iommu *mi);
 void msi_iommu_translate_msg(struct msi_msg *msg, dma_addr_t iova,
 			     unsigned int shift);

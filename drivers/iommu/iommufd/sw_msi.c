@@ -45,6 +45,9 @@ void iommufd_sw_msi_effective(struct iommufd_device *idev,
 	struct iommufd_ctx *ictx = idev->ictx;
 	struct msi_iommu_geometry geo;
 
+	/* idev->sw_msi is read under the group lock */
+	lockdep_assert_held(&idev->igroup->lock);
+
 	driver_window(idev->dev, &geo);
 	win->frozen = false;
 	if (!geo.size) {
@@ -71,9 +74,28 @@ void iommufd_sw_msi_effective(struct iommufd_device *idev,
 		win->size = idev->sw_msi.size;
 }
 
+/* Is @win the software MSI region the IOMMU driver advertises? */
+static bool sw_msi_is_drivers(struct list_head *regions,
+			      const struct iommufd_sw_msi *win)
+{
+	struct iommu_resv_region *resv;
+
+	list_for_each_entry(resv, regions, list)
+		if (resv->type == IOMMU_RESV_SW_MSI)
+			return resv->start == win->start &&
+			       resv->length == win->size;
+	return false;
+}
+
 /*
  * Does [start, start + size) collide with a reserved region of @dev other
  * than its software MSI region?  -EADDRINUSE if so, -EOVERFLOW if it wraps.
+ *
+ * Only a window user space chose is checked: the driver's own window is
+ * reserved as it always was, overlaps and all, so that an attach with no
+ * IOMMU_OPTION_SW_MSI_* set never fails where it did not before.  Relaxable
+ * direct-mapped regions do not count, as they do not for the IOAS
+ * (iopt_table_enforce_dev_resv_regions()).
  */
 int iommufd_sw_msi_check_regions(struct device *dev,
 				 const struct iommufd_sw_msi *win)
@@ -91,8 +113,11 @@ int iommufd_sw_msi_check_regions(struct device *dev,
 		return -EOVERFLOW;
 
 	iommu_get_resv_regions(dev, &regions);
+	if (sw_msi_is_drivers(&regions, win))
+		goto out;
 	list_for_each_entry(resv, &regions, list) {
-		if (resv->type == IOMMU_RESV_SW_MSI || !resv->length)
+		if (resv->type == IOMMU_RESV_SW_MSI ||
+		    resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
 			continue;
 		if (resv->start <= last &&
 		    win->start <= resv->start + (resv->length - 1)) {
@@ -100,14 +125,15 @@ int iommufd_sw_msi_check_regions(struct device *dev,
 			break;
 		}
 	}
+out:
 	iommu_put_resv_regions(dev, &regions);
 	return rc;
 }
 
 /*
  * Give the domain of @hwpt_paging the window of @dev, or check that the
- * domain already has that window.  Called with the group lock held, when
- * the window has been reserved in the IOAS.
+ * domain already has that window.  Called when the window has been
+ * reserved in the IOAS; dma-iommu serializes the window's set-up.
  */
 int iommufd_sw_msi_setup(struct iommufd_hwpt_paging *hwpt_paging,
 			 struct device *dev, const struct iommufd_sw_msi *win)

@@ -53,8 +53,11 @@ int iommufd_viommu_invalidate(struct iommufd_viommu *viommu,
 {
 	int rc;
 
-	if (!viommu->ops->cache_invalidate)
+	if (!viommu->ops->cache_invalidate) {
+		/* Nothing was done: entry_num goes back to user space as 0 */
+		array->entry_num = 0;
 		return -EOPNOTSUPP;
+	}
 	mutex_lock(&viommu->ictx->viommu_lock);
 	rc = viommu->ops->cache_invalidate(&viommu->drv, array);
 	mutex_unlock(&viommu->ictx->viommu_lock);

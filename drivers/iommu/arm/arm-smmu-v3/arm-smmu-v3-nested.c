@@ -89,6 +89,12 @@ void arm_smmu_make_nested_ste(struct arm_smmu_ste *target,
 					       STRTAB_STE_0_S1CDMAX)));
 	target->data[1] |= cpu_to_le64(ste1 & (VSTE_1_ALLOWED &
 					       ~STRTAB_STE_1_EATS));
+	/*
+	 * Merge events: a guest that makes its device fault on every access
+	 * fills the event queue, which the host shares, with far fewer
+	 * records.
+	 */
+	target->data[1] |= cpu_to_le64(STRTAB_STE_1_MEV);
 }
 EXPORT_SYMBOL_IF_KUNIT(arm_smmu_make_nested_ste);
 
@@ -204,10 +210,14 @@ arm_vsmmu_alloc_domain_nested(struct iommufd_viommu_drv *viommu,
 /* Commands rewritten per batch, each followed by room for the sync */
 #define VSMMU_BATCH		32
 
+/* A guest command that needs nothing done: it counts as carried out */
+#define VSMMU_CMD_SKIP	1
+
 /*
  * Make a guest's command one the host may issue: the vIOMMU's VMID in TLBI
  * commands, the physical stream ID in ATC and CFGI commands.  -EIO for any
- * other command, or a stream ID with no vDEVICE.
+ * other command, or a stream ID with no vDEVICE; VSMMU_CMD_SKIP for one
+ * that must not be issued.
  */
 static int arm_vsmmu_convert_cmd(struct iommufd_viommu_drv *viommu,
 				 struct arm_smmu_domain *s2, u64 *cmd)
@@ -240,6 +250,13 @@ static int arm_vsmmu_convert_cmd(struct iommufd_viommu_drv *viommu,
 		master = dev_iommu_priv_get(dev);
 		if (!master->num_streams)
 			return -EIO;
+		/*
+		 * An ATC invalidation sent to a device whose ATS the host has
+		 * off would only time out: there is no ATC to invalidate.
+		 */
+		if (FIELD_GET(CMDQ_0_OP, cmd[0]) == CMDQ_OP_ATC_INV &&
+		    !master->ats_enabled)
+			return VSMMU_CMD_SKIP;
 		cmd[0] &= ~CMDQ_CFGI_0_SID;
 		cmd[0] |= FIELD_PREP(CMDQ_CFGI_0_SID, master->streams[0].id);
 		return 0;
@@ -248,15 +265,19 @@ static int arm_vsmmu_convert_cmd(struct iommufd_viommu_drv *viommu,
 	}
 }
 
-/* Issue the @*batched commands in @cmds; count them in @*done if they went */
+/*
+ * Issue the @*batched commands in @cmds; if they went, count the @*pending
+ * guest entries they stand for (skipped ones included) in @*done.
+ */
 static int arm_vsmmu_issue(struct arm_smmu_device *smmu, u64 *cmds,
-			   u32 *batched, u32 *done)
+			   u32 *batched, u32 *pending, u32 *done)
 {
-	int ret = arm_smmu_cmdq_issue_raw(smmu, cmds, *batched);
+	int ret = *batched ? arm_smmu_cmdq_issue_raw(smmu, cmds, *batched) : 0;
 
 	if (!ret)
-		*done += *batched;
+		*done += *pending;
 	*batched = 0;
+	*pending = 0;
 	return ret;
 }
 
@@ -265,7 +286,7 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 {
 	struct arm_smmu_domain *s2 = to_smmu_domain(viommu->parent);
 	struct iommu_viommu_arm_smmuv3_invalidate inv;
-	u32 done = 0, batched = 0, i;
+	u32 done = 0, batched = 0, pending = 0, i;
 	u64 *cmds;
 	int ret = 0;
 
@@ -292,17 +313,24 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 		cmd[0] = le64_to_cpu(inv.cmd[0]);
 		cmd[1] = le64_to_cpu(inv.cmd[1]);
 		ret = arm_vsmmu_convert_cmd(viommu, s2, cmd);
-		if (ret)
+		if (ret < 0)
 			break;
+		pending++;
+		if (ret == VSMMU_CMD_SKIP) {
+			ret = 0;
+			continue;
+		}
 		if (++batched == VSMMU_BATCH) {
-			ret = arm_vsmmu_issue(s2->smmu, cmds, &batched, &done);
+			ret = arm_vsmmu_issue(s2->smmu, cmds, &batched,
+					      &pending, &done);
 			if (ret)
 				break;
 		}
 	}
 	/* What was converted before an error is still carried out */
-	if (batched) {
-		int err = arm_vsmmu_issue(s2->smmu, cmds, &batched, &done);
+	if (pending) {
+		int err = arm_vsmmu_issue(s2->smmu, cmds, &batched, &pending,
+					  &done);
 
 		if (!ret)
 			ret = err;

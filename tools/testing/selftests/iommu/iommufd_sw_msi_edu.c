@@ -9,6 +9,7 @@
  * Needs one edu device (two for the tests that use both); elsewhere the
  * tests skip, naming what is missing.
  */
+#include <pthread.h>
 #include <stdint.h>
 
 #include "../kselftest_harness.h"
@@ -72,6 +73,96 @@ static int msi_arrives(struct edu_dev *edu, int efd)
 	n = edu_wait_eventfd(efd, TIMEOUT_MS);
 	edu_write32(edu, EDU_REG_IRQ_ACK, 0x1);
 	return n == 1;
+}
+
+/* A HWPT of its own on @ioas_id, for @edu; 0 on failure */
+static uint32_t hwpt_alloc(int iommufd, struct edu_dev *edu, uint32_t ioas_id)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = edu->dev_id,
+		.pt_id = ioas_id,
+	};
+
+	if (ioctl(iommufd, IOMMU_HWPT_ALLOC, &alloc))
+		return 0;
+	return alloc.out_hwpt_id;
+}
+
+static int destroy_id(int iommufd, uint32_t id)
+{
+	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = id };
+
+	return ioctl(iommufd, IOMMU_DESTROY, &destroy) ? -errno : 0;
+}
+
+/*
+ * Let fail-nth fail any allocation (as iommufd_fail_nth does), and every
+ * fault point report quietly.  -errno if the kernel has no allocation
+ * fault injection.
+ */
+static int fault_injection_arm(void)
+{
+	static const char *const dirs[] = {
+		"failslab", "fail_page_alloc", "fail_iommufd",
+	};
+	char path[128];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", dirs[i],
+			 i < 2 ? "ignore-gfp-wait" : "verbose");
+		ret = edu_sysfs_write(path, i < 2 ? "N" : "0");
+		if (ret)
+			return ret;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/verbose",
+			 dirs[i]);
+		ret = edu_sysfs_write(path, "0");
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Did the fault armed by fail_nth() fire?  Disarms it either way. */
+static bool fail_nth_fired(void)
+{
+	char val[16] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	if (fd < 0)
+		return false;
+	n = read(fd, val, sizeof(val) - 1);
+	if (write(fd, "0", 1) != 1)
+		n = -1;
+	close(fd);
+	/* What is left of the count: 0 once the fault has been injected */
+	return n > 0 && atoi(val) == 0;
+}
+
+/* The @nth allocation of this thread from now on fails; 0 disarms */
+static int fail_nth(unsigned int nth)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%u", nth);
+	return edu_sysfs_write("/proc/thread-self/fail-nth", val);
+}
+
+/*
+ * Nothing stays mapped where @ioas_id does not reserve: a 4 KiB page maps
+ * and unmaps at the driver's window in an IOAS the device is not in.
+ */
+static int window_is_free(int iommufd, uint32_t ioas_id, void *buf)
+{
+	int ret = edu_ioas_map(iommufd, ioas_id, buf, 4096, ARM_SW_MSI_START);
+
+	if (ret)
+		return ret;
+	return edu_ioas_unmap(iommufd, ioas_id, ARM_SW_MSI_START, 4096);
 }
 
 FIXTURE(sw_msi_edu)
@@ -270,6 +361,201 @@ TEST_F(sw_msi_edu, replace_keeps_msi)
 	ASSERT_EQ(0, edu_msi_address(edu->bdf, &again));
 	ASSERT_LE(NEW_WINDOW, again);
 	ASSERT_GT(NEW_WINDOW + WINDOW_SIZE, again);
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+}
+
+/*
+ * A move that fails after the doorbells were mapped in the new domain
+ * (each allocation of a replace, then of an attach, fails in turn) leaves
+ * that domain as it was: the window it no longer reserves takes an IOAS
+ * mapping, and the MSI keeps working where the device is.  A failed
+ * attach does not use up the doorbells saved at the detach: the next
+ * attach, elsewhere, restores them.  Some allocations fail without the
+ * call failing (the kernel gets by without them); such a move is undone
+ * and checked the same way.
+ */
+TEST_F(sw_msi_edu, failed_move)
+{
+	unsigned int nth, failures = 0, absorbed = 0;
+	struct edu_dev *edu = &self->edu[0];
+	uint32_t pt = self->ioas[0];
+	uint32_t other, fresh;
+	int ret;
+
+	if (fault_injection_arm())
+		SKIP(return, "needs allocation fault injection (failslab)");
+	ASSERT_EQ(0, edu_attach(edu, &pt));
+	ASSERT_EQ(0, edu_set_msi(edu, self->efd[0]));
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+	other = hwpt_alloc(self->iommufd, edu, self->ioas[1]);
+	ASSERT_NE(0, other);
+
+	/* Replace into a HWPT of another IOAS */
+	for (nth = 1; nth < 400; nth++) {
+		uint32_t to = other;
+
+		ASSERT_EQ(0, fail_nth(nth));
+		ret = edu_attach(edu, &to);
+		if (!fail_nth_fired()) {
+			ASSERT_EQ(0, ret);
+			break;
+		}
+		if (ret) {
+			failures++;
+		} else {
+			absorbed++;
+			pt = self->ioas[0];
+			ASSERT_EQ(0, edu_attach(edu, &pt));
+		}
+		ASSERT_EQ(0, window_is_free(self->iommufd, self->ioas[1],
+					    self->buf))
+			TH_LOG("replace, nth %u: %d", nth, ret);
+		ASSERT_TRUE(msi_arrives(edu, self->efd[0]))
+			TH_LOG("replace, nth %u: %d", nth, ret);
+	}
+	ASSERT_LT(nth, 400);
+	ASSERT_LE(3, failures);
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+	TH_LOG("replace: %u failed, %u got by", failures, absorbed);
+
+	/* Detach with the MSI enabled, then attach with failures */
+	ASSERT_EQ(0, edu_detach(edu));
+	ASSERT_EQ(0, destroy_id(self->iommufd, other));
+	failures = 0;
+	absorbed = 0;
+	for (nth = 1; nth < 400; nth++) {
+		other = hwpt_alloc(self->iommufd, edu, self->ioas[1]);
+		ASSERT_NE(0, other);
+		pt = other;
+		ASSERT_EQ(0, fail_nth(nth));
+		ret = edu_attach(edu, &pt);
+		if (!fail_nth_fired()) {
+			ASSERT_EQ(0, ret);
+			break;
+		}
+		if (ret) {
+			failures++;
+		} else {
+			absorbed++;
+			ASSERT_EQ(0, edu_detach(edu));
+		}
+		ASSERT_EQ(0, window_is_free(self->iommufd, self->ioas[1],
+					    self->buf))
+			TH_LOG("attach, nth %u: %d", nth, ret);
+		ASSERT_EQ(0, destroy_id(self->iommufd, other));
+
+		/* A HWPT the device never used gets the doorbell back */
+		fresh = hwpt_alloc(self->iommufd, edu, self->ioas[0]);
+		ASSERT_NE(0, fresh);
+		pt = fresh;
+		ASSERT_EQ(0, edu_attach(edu, &pt));
+		ASSERT_TRUE(msi_arrives(edu, self->efd[0]))
+			TH_LOG("after a failed attach, nth %u: %d", nth, ret);
+		ASSERT_EQ(0, edu_detach(edu));
+		ASSERT_EQ(0, destroy_id(self->iommufd, fresh));
+	}
+	ASSERT_LT(nth, 400);
+	ASSERT_LE(3, failures);
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+	TH_LOG("attach: %u failed, %u got by", failures, absorbed);
+	ASSERT_EQ(0, edu_detach(edu));
+	ASSERT_EQ(0, destroy_id(self->iommufd, other));
+}
+
+/*
+ * A HWPT the device has left keeps no doorbell of it: its IOAS, which no
+ * longer reserves the window, can map there (else the map would meet the
+ * doorbell's PTE).  Likewise after a detach.
+ */
+TEST_F(sw_msi_edu, left_domain_is_clean)
+{
+	struct edu_dev *edu = &self->edu[0];
+	uint32_t pt, left;
+
+	left = hwpt_alloc(self->iommufd, edu, self->ioas[0]);
+	ASSERT_NE(0, left);
+	pt = left;
+	ASSERT_EQ(0, edu_attach(edu, &pt));
+	ASSERT_EQ(0, edu_set_msi(edu, self->efd[0]));
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+
+	pt = self->ioas[1];
+	ASSERT_EQ(0, edu_attach(edu, &pt));
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+	ASSERT_EQ(0, window_is_free(self->iommufd, self->ioas[0], self->buf));
+
+	ASSERT_EQ(0, edu_detach(edu));
+	ASSERT_EQ(0, window_is_free(self->iommufd, self->ioas[1], self->buf));
+	/* Back in the HWPT it left: the MSI left enabled works again */
+	pt = left;
+	ASSERT_EQ(0, edu_attach(edu, &pt));
+	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
+	ASSERT_EQ(0, edu_detach(edu));
+	ASSERT_EQ(0, destroy_id(self->iommufd, left));
+}
+
+struct msi_toggler {
+	struct edu_dev *edu;
+	int efd;
+	unsigned int rounds;
+	int err;
+};
+
+/* Enable and disable the device's MSI again and again */
+static void *msi_toggle(void *arg)
+{
+	struct msi_toggler *t = arg;
+	unsigned int i;
+
+	for (i = 0; i < t->rounds && !t->err; i++) {
+		t->err = edu_set_msi(t->edu, t->efd);
+		if (!t->err)
+			t->err = edu_set_msi(t->edu, -1);
+	}
+	return NULL;
+}
+
+/*
+ * One thread sets MSIs up and frees them while another replaces the
+ * device's HWPT and destroys the one it left: the MSI code must never
+ * reach a freed domain or cookie (run under KASAN by make test KASAN=1).
+ * Then the MSI still works.
+ */
+TEST_F(sw_msi_edu, msi_while_replacing)
+{
+	struct msi_toggler t = {
+		.edu = &self->edu[0],
+		.efd = self->efd[0],
+		.rounds = 300,
+	};
+	struct edu_dev *edu = &self->edu[0];
+	uint32_t pt = self->ioas[0], old, next;
+	pthread_t thread;
+	unsigned int i;
+
+	ASSERT_EQ(0, edu_attach(edu, &pt));
+	old = hwpt_alloc(self->iommufd, edu, self->ioas[0]);
+	ASSERT_NE(0, old);
+	pt = old;
+	ASSERT_EQ(0, edu_attach(edu, &pt));
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, msi_toggle, &t));
+	for (i = 0; i < 300; i++) {
+		next = hwpt_alloc(self->iommufd, edu, self->ioas[i & 1]);
+		if (!next)
+			break;
+		pt = next;
+		if (edu_attach(edu, &pt))
+			break;
+		if (destroy_id(self->iommufd, old))
+			break;
+		old = next;
+	}
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(300, i);
+	ASSERT_EQ(0, t.err);
+
+	ASSERT_EQ(0, edu_set_msi(edu, self->efd[0]));
 	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
 }
 
