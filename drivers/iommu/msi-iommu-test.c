@@ -145,7 +145,7 @@ static void put(struct msi_test *t, phys_addr_t phys)
 static int bind(struct msi_test *t, const void *user, phys_addr_t phys,
 		dma_addr_t *iova)
 {
-	return msi_iommu_bind(&t->mi, &t->fd.domain, user, phys,
+	return msi_iommu_bind(&t->mi, &t->fd.domain, NULL, user, phys,
 			      IOMMU_WRITE | IOMMU_MMIO, iova);
 }
 
@@ -324,7 +324,7 @@ static void msi_iommu_test_bind_at(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, -ENOENT,
 			msi_iommu_lookup(&t->mi, &user[0], &phys, &iova));
-	KUNIT_ASSERT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain,
+	KUNIT_ASSERT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL,
 						   &user[0], DOORBELL, prot,
 						   WIN_START + 2 * GRANULE));
 	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + 2 * GRANULE),
@@ -334,29 +334,29 @@ static void msi_iommu_test_bind_at(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, phys, DB_PAGE);
 	KUNIT_EXPECT_EQ(test, iova, WIN_START + 2 * GRANULE);
 	/* Again at the same place: nothing more */
-	KUNIT_EXPECT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain,
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL,
 						   &user[0], DOORBELL, prot,
 						   WIN_START + 2 * GRANULE));
 	/* A second user of the doorbell shares it, at its place only */
 	KUNIT_EXPECT_EQ(test, -EBUSY,
-			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[1],
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL, &user[1],
 					  DOORBELL, prot, WIN_START));
-	KUNIT_EXPECT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain,
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL,
 						   &user[1], DOORBELL, prot,
 						   WIN_START + 2 * GRANULE));
 	/* The slot is taken by that doorbell */
 	KUNIT_EXPECT_EQ(test, -EBUSY,
-			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL, &user[2],
 					  SZ_1G, prot, WIN_START + 2 * GRANULE));
 	/* Not a slot of the window */
 	KUNIT_EXPECT_EQ(test, -EINVAL,
-			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL, &user[2],
 					  SZ_1G, prot, WIN_START - GRANULE));
 	KUNIT_EXPECT_EQ(test, -EINVAL,
-			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL, &user[2],
 					  SZ_1G, prot, WIN_START + 4 * GRANULE));
 	KUNIT_EXPECT_EQ(test, -EINVAL,
-			msi_iommu_bind_at(&t->mi, &t->fd.domain, &user[2],
+			msi_iommu_bind_at(&t->mi, &t->fd.domain, NULL, &user[2],
 					  SZ_1G, prot, WIN_START + 0x40));
 	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
 	KUNIT_EXPECT_FALSE(test, unbind(t, &user[2]));
@@ -438,116 +438,130 @@ static void msi_iommu_test_no_mapping(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
 }
 
-static int bind_at(struct msi_test *t, const void *user, phys_addr_t phys,
-		   dma_addr_t iova)
+static int bind_at(struct msi_test *t, const void *owner, const void *user,
+		   phys_addr_t phys, dma_addr_t iova)
 {
-	return msi_iommu_bind_at(&t->mi, &t->fd.domain, user, phys,
+	return msi_iommu_bind_at(&t->mi, &t->fd.domain, owner, user, phys,
 				 IOMMU_WRITE | IOMMU_MMIO, iova);
 }
 
 /*
  * Moving bound users to a domain that has their doorbells in the other
  * order (two ITSes, mapped first by different devices): the move fails
- * with -EBUSY, and cancelling it leaves the domain exactly as it was.
+ * with -EBUSY, and cancelling it unmaps what it had mapped already and
+ * leaves the domain exactly as it was.
  */
 static void msi_iommu_test_move_opposite_order(struct kunit *test)
 {
 	struct msi_test *from = msi_test_alloc(test, WIN_SIZE, true);
 	struct msi_test *to = msi_test_alloc(test, WIN_SIZE, true);
-	const phys_addr_t its[2] = { DB_PAGE, DB_PAGE + SZ_128K };
-	int moving[2], staying[2], i;
-	dma_addr_t iova[2], got;
+	const phys_addr_t its[3] = {
+		DB_PAGE, DB_PAGE + SZ_128K, DB_PAGE + SZ_256K,
+	};
+	int moving[3], staying[2], owner, i;
+	dma_addr_t iova[3], got;
 	phys_addr_t phys;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++)
 		KUNIT_ASSERT_EQ(test, 0, bind(from, &moving[i], its[i],
 					      &iova[i]));
-		KUNIT_ASSERT_EQ(test, 0, bind(to, &staying[i], its[1 - i],
-					      &got));
-	}
 	KUNIT_ASSERT_EQ(test, iova[0], WIN_START);
+	KUNIT_ASSERT_EQ(test, 0, bind(to, &staying[0], its[1], &got));
+	KUNIT_ASSERT_EQ(test, 0, bind(to, &staying[1], its[0], &got));
 	KUNIT_ASSERT_EQ(test, fake_lookup(&to->fd, WIN_START), its[1]);
 
+	/* The third doorbell's slot is free in @to: mapped, pending */
+	KUNIT_ASSERT_EQ(test, 0, bind_at(to, &owner, &moving[2], its[2],
+					 iova[2]));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&to->fd, iova[2]), its[2]);
 	/* The first doorbell's IOVA holds the other one in @to */
-	KUNIT_EXPECT_EQ(test, -EBUSY, bind_at(to, &moving[0], its[0],
+	KUNIT_EXPECT_EQ(test, -EBUSY, bind_at(to, &owner, &moving[0], its[0],
 					      iova[0]));
-	for (i = 0; i < 2; i++) {
-		KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&to->mi,
-							  &to->fd.domain,
-							  &moving[i]));
+	KUNIT_EXPECT_EQ(test, 1, msi_iommu_cancel(&to->mi, &to->fd.domain,
+						  &owner));
+	for (i = 0; i < 3; i++)
 		KUNIT_EXPECT_EQ(test, -ENOENT, msi_iommu_lookup(&to->mi,
 								&moving[i],
 								&phys, &got));
-	}
 	/* @to as it was, @from untouched */
 	KUNIT_EXPECT_EQ(test, to->fd.nr_mapped, 2);
 	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&to->mi), 2);
 	KUNIT_EXPECT_EQ(test, fake_lookup(&to->fd, WIN_START), its[1]);
 	KUNIT_EXPECT_EQ(test, fake_lookup(&to->fd, WIN_START + GRANULE),
 			its[0]);
-	KUNIT_EXPECT_EQ(test, from->fd.nr_mapped, 2);
-	for (i = 0; i < 2; i++) {
-		KUNIT_EXPECT_TRUE(test, unbind(to, &staying[i]));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&to->fd, iova[2]), 0);
+	KUNIT_EXPECT_EQ(test, from->fd.nr_mapped, 3);
+	for (i = 0; i < 3; i++)
 		KUNIT_EXPECT_TRUE(test, unbind(from, &moving[i]));
-	}
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_TRUE(test, unbind(to, &staying[i]));
 	KUNIT_EXPECT_EQ(test, to->fd.nr_mapped, 0);
 }
 
 /*
- * What msi_iommu_bind_at() binds is pending: cancel takes back exactly
- * that (a doorbell it mapped, a user it bound), and nothing that was
- * there before; commit keeps it.
+ * What msi_iommu_bind_at() binds is pending for its owner: cancel takes
+ * back exactly that (a doorbell it mapped, a user it bound), and nothing
+ * that was there before nor another owner's; commit keeps it; unbinding
+ * the owner takes all its users, also one never unbound on its own (an
+ * MSI freed while its device was elsewhere).
  */
 static void msi_iommu_test_pending(struct kunit *test)
 {
 	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
-	int before, moved[3];
-	dma_addr_t iova = 0;
+	int prot = IOMMU_WRITE | IOMMU_MMIO;
+	int owner, other, before, moved[3];
+	dma_addr_t iova = 0, at = WIN_START + 3 * GRANULE;
 	phys_addr_t phys;
 
-	/* A user of the doorbell bound before the move, by a plain bind */
-	KUNIT_ASSERT_EQ(test, 0, bind(t, &before, DOORBELL, &iova));
+	/* A user of the owner bound before the move, by a plain bind */
+	KUNIT_ASSERT_EQ(test, 0, msi_iommu_bind(&t->mi, &t->fd.domain, &owner,
+						&before, DOORBELL, prot,
+						&iova));
 	KUNIT_ASSERT_EQ(test, iova, WIN_START);
 
 	/* The move: one user shares that doorbell, one maps another */
-	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[0], DOORBELL, WIN_START));
-	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[1], SZ_1G,
-					 WIN_START + 3 * GRANULE));
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &owner, &moved[0], DOORBELL,
+					 WIN_START));
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &owner, &moved[1], SZ_1G, at));
 	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 2);
 	/* A user already bound where the move wants it is not pending */
-	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &before, DOORBELL, WIN_START));
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &owner, &before, DOORBELL,
+					 WIN_START));
+	/* Another owner's move */
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &other, &moved[2], SZ_1G, at));
 
-	KUNIT_EXPECT_TRUE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
-						 &moved[0]));
-	KUNIT_EXPECT_TRUE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
-						 &moved[1]));
-	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
-						  &before));
-	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
-						  &moved[2]));
-	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
-	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START), DB_PAGE);
-	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + 3 * GRANULE), 0);
+	KUNIT_EXPECT_EQ(test, 2, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &owner));
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &owner));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 2);
 	KUNIT_EXPECT_EQ(test, 0, msi_iommu_lookup(&t->mi, &before, &phys,
 						  &iova));
+	KUNIT_EXPECT_EQ(test, -ENOENT, msi_iommu_lookup(&t->mi, &moved[0],
+							&phys, &iova));
+	KUNIT_EXPECT_EQ(test, -ENOENT, msi_iommu_lookup(&t->mi, &moved[1],
+							&phys, &iova));
 
 	/* Committed: cancel has nothing to take back */
-	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[2], SZ_1G,
-					 WIN_START + 3 * GRANULE));
-	msi_iommu_commit(&t->mi, &moved[2]);
-	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
-						  &moved[2]));
-	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START + 3 * GRANULE),
-			SZ_1G);
+	msi_iommu_commit(&t->mi, &other);
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &other));
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, at), SZ_1G);
 	/* A plain bind of a pending user makes it the user's own too */
-	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &moved[0], SZ_1G,
-					 WIN_START + 3 * GRANULE));
-	KUNIT_ASSERT_EQ(test, 0, bind(t, &moved[0], SZ_1G, &iova));
-	KUNIT_EXPECT_FALSE(test, msi_iommu_cancel(&t->mi, &t->fd.domain,
-						  &moved[0]));
-	KUNIT_EXPECT_TRUE(test, unbind(t, &moved[0]));
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &owner, &moved[0], SZ_1G, at));
+	KUNIT_ASSERT_EQ(test, 0, msi_iommu_bind(&t->mi, &t->fd.domain, &owner,
+						&moved[0], SZ_1G, prot,
+						&iova));
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &owner));
+
+	/* The owner leaves: all its users go, another owner's stay */
+	KUNIT_EXPECT_EQ(test, 2, msi_iommu_unbind_owner(&t->mi,
+							&t->fd.domain,
+							&owner));
+	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 1);
+	KUNIT_EXPECT_EQ(test, fake_lookup(&t->fd, WIN_START), 0);
 	KUNIT_EXPECT_TRUE(test, unbind(t, &moved[2]));
-	KUNIT_EXPECT_TRUE(test, unbind(t, &before));
 	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
 }
 
@@ -571,7 +585,7 @@ static void msi_iommu_test_unaligned_window(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, msi_iommu_nr_slots(&t->mi), 0);
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP, get(t, DOORBELL, &iova));
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP,
-			bind_at(t, test, DOORBELL, WIN_START));
+			bind_at(t, NULL, test, DOORBELL, WIN_START));
 
 	msi_iommu_destroy(&t->mi, &t->fd.domain);
 	geo.start = WIN_START;
@@ -580,6 +594,37 @@ static void msi_iommu_test_unaligned_window(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, msi_iommu_nr_slots(&t->mi), 0);
 	KUNIT_EXPECT_EQ(test, -EOPNOTSUPP, get(t, DOORBELL, &iova));
 	KUNIT_EXPECT_EQ(test, t->fd.nr_mapped, 0);
+}
+
+/*
+ * Whether a window lies in an IOVA range, as dma-iommu asks of a device's
+ * DMA limit: a device that cannot reach the window does not use it.
+ */
+static void msi_iommu_test_window_fits(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	const dma_addr_t last = WIN_START + WIN_SIZE - 1;
+
+	KUNIT_EXPECT_TRUE(test, msi_iommu_window_fits(&t->mi, 0, U32_MAX));
+	KUNIT_EXPECT_TRUE(test, msi_iommu_window_fits(&t->mi, WIN_START,
+						      last));
+	KUNIT_EXPECT_FALSE(test, msi_iommu_window_fits(&t->mi, 0, last - 1));
+	KUNIT_EXPECT_FALSE(test, msi_iommu_window_fits(&t->mi, 0,
+						       WIN_START - 1));
+	KUNIT_EXPECT_FALSE(test, msi_iommu_window_fits(&t->mi, WIN_START + 1,
+						       U32_MAX));
+	/* A 28-bit device (QEMU's edu) reaches 0x8000000, not 1 GiB */
+	KUNIT_EXPECT_TRUE(test, msi_iommu_window_fits(&t->mi, 0,
+						      (1ULL << 28) - 1));
+	KUNIT_EXPECT_EQ(test, 0, msi_iommu_set_window(&t->mi, &t->fd.domain,
+						      SZ_1G, WIN_SIZE));
+	KUNIT_EXPECT_FALSE(test, msi_iommu_window_fits(&t->mi, 0,
+						       (1ULL << 28) - 1));
+
+	/* No usable window fits nowhere */
+	msi_iommu_destroy(&t->mi, &t->fd.domain);
+	msi_test_setup(test, t, 0, true);
+	KUNIT_EXPECT_FALSE(test, msi_iommu_window_fits(&t->mi, 0, U64_MAX));
 }
 
 /* A failed map leaves no doorbell, no mapping and no slot behind. */
@@ -883,8 +928,8 @@ static void fault_doorbell(struct kunit *test, bool bound)
 
 		WRITE_ONCE(current->fail_nth, nth);
 		if (bound)
-			ret = msi_iommu_bind(mi, &pd->domain, test, DOORBELL,
-					     prot, &iova);
+			ret = msi_iommu_bind(mi, &pd->domain, NULL, test,
+					     DOORBELL, prot, &iova);
 		else
 			ret = msi_iommu_get_doorbell(mi, &pd->domain, DOORBELL,
 						     prot, &iova);
@@ -902,8 +947,9 @@ static void fault_doorbell(struct kunit *test, bool bound)
 								    test));
 			KUNIT_EXPECT_EQ(test, 0,
 					bound ?
-					msi_iommu_bind(mi, &pd->domain, test,
-						       DOORBELL, prot, &iova) :
+					msi_iommu_bind(mi, &pd->domain, NULL,
+						       test, DOORBELL, prot,
+						       &iova) :
 					msi_iommu_get_doorbell(mi, &pd->domain,
 							       DOORBELL, prot,
 							       &iova));
@@ -1042,6 +1088,7 @@ static struct kunit_case msi_iommu_test_cases[] = {
 	KUNIT_CASE(msi_iommu_test_move_opposite_order),
 	KUNIT_CASE(msi_iommu_test_pending),
 	KUNIT_CASE(msi_iommu_test_unaligned_window),
+	KUNIT_CASE(msi_iommu_test_window_fits),
 	KUNIT_CASE(msi_iommu_test_map_failure),
 	KUNIT_CASE(msi_iommu_test_destroy),
 	KUNIT_CASE(msi_iommu_test_translate),
@@ -1088,5 +1135,6 @@ static struct kunit_suite msi_iommu_fault_test_suite = {
 
 kunit_test_suites(&msi_iommu_test_suite, &msi_iommu_fault_test_suite);
 
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_DESCRIPTION("KUnit tests for the msi-iommu core");
 MODULE_LICENSE("GPL");

@@ -9,7 +9,12 @@
  * doorbell is gone.  Doorbells are found by physical address in an rbtree:
  * the cost of a lookup depends on how many distinct doorbells the domain
  * has, never on how many vectors share one.
+ *
+ * Only what IOMMU drivers and iommufd (which may be modules) call is
+ * exported; the rest is for dma-iommu, which is built in, and is exported
+ * to the KUnit test alone.
  */
+#include <kunit/visibility.h>
 #include <linux/iommu.h>
 #include <linux/lockdep.h>
 #include <linux/msi.h>
@@ -34,11 +39,52 @@ struct msi_iommu_doorbell {
 
 #define node_to_doorbell(n) rb_entry((n), struct msi_iommu_doorbell, node)
 
-/*
- * A binding made by msi_iommu_bind_at() that its caller may still take
- * back (msi_iommu_cancel()) or keep (msi_iommu_commit())
+/**
+ * struct msi_iommu_user - a user bound to its doorbell
+ * @node: in &msi_iommu.users
+ * @user: the user, as given to msi_iommu_bind()
+ * @owner: what the user belongs to (a device): ends moves and unbinds
+ *	all its users at once, also those already freed
+ * @db: its doorbell
+ * @pending: made by msi_iommu_bind_at(), whose caller may still take it
+ *	back (msi_iommu_cancel()) or keep it (msi_iommu_commit())
+ *
+ * One small node per user: users are msi_desc pointers, far apart, so a
+ * radix tree keyed by them would take a whole node per user.
  */
-#define MSI_IOMMU_PENDING	XA_MARK_1
+struct msi_iommu_user {
+	struct rb_node node;
+	const void *user;
+	const void *owner;
+	struct msi_iommu_doorbell *db;
+	bool pending;
+};
+
+#define node_to_user(n) rb_entry((n), struct msi_iommu_user, node)
+
+static int user_cmp_key(const void *key, const struct rb_node *node)
+{
+	const void *user = node_to_user(node)->user;
+
+	if (key < user)
+		return -1;
+	return key > user;
+}
+
+static bool user_less(struct rb_node *a, const struct rb_node *b)
+{
+	return node_to_user(a)->user < node_to_user(b)->user;
+}
+
+static struct msi_iommu_user *user_find(struct msi_iommu *mi,
+					const void *user)
+{
+	struct rb_node *node;
+
+	lockdep_assert_held(&mi->lock);
+	node = rb_find(user, &mi->users, user_cmp_key);
+	return node ? node_to_user(node) : NULL;
+}
 
 static int doorbell_cmp_key(const void *key, const struct rb_node *node)
 {
@@ -138,7 +184,7 @@ void msi_iommu_geometry_from_regions(struct list_head *regions,
 				     region)->movable;
 	}
 }
-EXPORT_SYMBOL_GPL(msi_iommu_geometry_from_regions);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_geometry_from_regions);
 
 /**
  * msi_iommu_dev_geometry() - the MSI geometry of a device's domains
@@ -187,7 +233,7 @@ void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
 	mi->geo = *geo;
 	mi->doorbells = RB_ROOT;
 	ida_init(&mi->slots);
-	xa_init(&mi->users);
+	mi->users = RB_ROOT;
 	mi->nr_doorbells = 0;
 	mi->nr_slots = 0;
 	/* A geometry that cannot be used maps nothing */
@@ -202,7 +248,7 @@ void msi_iommu_init(struct msi_iommu *mi, const struct msi_iommu_geometry *geo)
 	    IS_ALIGNED(geo->start | geo->size, geo->granule))
 		mi->nr_slots = window_slots(geo->size, geo->granule);
 }
-EXPORT_SYMBOL_GPL(msi_iommu_init);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_init);
 
 static void doorbell_release(struct msi_iommu *mi, struct iommu_domain *domain,
 			     struct msi_iommu_doorbell *db)
@@ -227,6 +273,7 @@ static void doorbell_release(struct msi_iommu *mi, struct iommu_domain *domain,
  */
 void msi_iommu_destroy(struct msi_iommu *mi, struct iommu_domain *domain)
 {
+	struct msi_iommu_user *u, *next;
 	struct rb_node *node;
 
 	mutex_lock(&mi->lock);
@@ -242,11 +289,13 @@ void msi_iommu_destroy(struct msi_iommu *mi, struct iommu_domain *domain)
 		kfree(db);
 	}
 	ida_destroy(&mi->slots);
-	xa_destroy(&mi->users);
+	rbtree_postorder_for_each_entry_safe(u, next, &mi->users, node)
+		kfree(u);
+	mi->users = RB_ROOT;
 	mutex_unlock(&mi->lock);
 	mutex_destroy(&mi->lock);
 }
-EXPORT_SYMBOL_GPL(msi_iommu_destroy);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_destroy);
 
 /**
  * msi_iommu_get_geometry() - read a domain's MSI geometry
@@ -259,7 +308,7 @@ void msi_iommu_get_geometry(struct msi_iommu *mi, struct msi_iommu_geometry *geo
 	*geo = mi->geo;
 	mutex_unlock(&mi->lock);
 }
-EXPORT_SYMBOL_GPL(msi_iommu_get_geometry);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_get_geometry);
 
 /**
  * msi_iommu_set_window() - move a domain's software MSI window
@@ -315,7 +364,7 @@ out:
 	mutex_unlock(&mi->lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_set_window);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_set_window);
 
 static dma_addr_t slot_iova(struct msi_iommu *mi, int slot)
 {
@@ -426,7 +475,7 @@ int msi_iommu_get_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 	mutex_unlock(&mi->lock);
 	return PTR_ERR_OR_ZERO(db);
 }
-EXPORT_SYMBOL_GPL(msi_iommu_get_doorbell);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_get_doorbell);
 
 /**
  * msi_iommu_put_doorbell() - drop a reference taken on a doorbell
@@ -448,50 +497,69 @@ void msi_iommu_put_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 		doorbell_put(mi, domain, db);
 	mutex_unlock(&mi->lock);
 }
-EXPORT_SYMBOL_GPL(msi_iommu_put_doorbell);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_put_doorbell);
 
 static int bind_locked(struct msi_iommu *mi, struct iommu_domain *domain,
-		       const void *user, phys_addr_t phys, int prot, int want,
-		       dma_addr_t *iova)
+		       const void *owner, const void *user, phys_addr_t phys,
+		       int prot, int want, dma_addr_t *iova)
 {
 	phys_addr_t page = phys & ~(phys_addr_t)(mi->geo.granule - 1);
-	unsigned long key = (unsigned long)user;
-	struct msi_iommu_doorbell *old, *db;
-	int ret;
+	struct msi_iommu_user *u, *fresh = NULL;
+	struct msi_iommu_doorbell *db;
 
 	lockdep_assert_held(&mi->lock);
 
-	old = xa_load(&mi->users, key);
-	if (old && old->phys == page &&
-	    (want < 0 || old->iova == slot_iova(mi, want))) {
+	u = user_find(mi, user);
+	if (u && u->db->phys == page &&
+	    (want < 0 || u->db->iova == slot_iova(mi, want))) {
 		/* A plain bind makes a pending binding the user's own */
 		if (want < 0)
-			xa_clear_mark(&mi->users, key, MSI_IOMMU_PENDING);
-		*iova = old->iova;
+			u->pending = false;
+		u->owner = owner;
+		*iova = u->db->iova;
 		return 0;
 	}
-	db = doorbell_get(mi, domain, phys, prot, want);
-	if (IS_ERR(db))
-		return PTR_ERR(db);
-	ret = xa_err(xa_store(&mi->users, key, db, GFP_KERNEL));
-	if (ret) {
-		doorbell_put(mi, domain, db);
-		return ret;
+	if (!u) {
+		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+		if (!fresh)
+			return -ENOMEM;
 	}
-	if (want >= 0)
-		xa_set_mark(&mi->users, key, MSI_IOMMU_PENDING);
-	else
-		xa_clear_mark(&mi->users, key, MSI_IOMMU_PENDING);
-	if (old)
-		doorbell_put(mi, domain, old);
+	db = doorbell_get(mi, domain, phys, prot, want);
+	if (IS_ERR(db)) {
+		kfree(fresh);
+		return PTR_ERR(db);
+	}
+	if (u) {
+		doorbell_put(mi, domain, u->db);
+	} else {
+		u = fresh;
+		u->user = user;
+		rb_add(&u->node, &mi->users, user_less);
+	}
+	u->owner = owner;
+	u->db = db;
+	u->pending = want >= 0;
 	*iova = db->iova;
 	return 0;
+}
+
+/* Unbind @u: its doorbell loses a user */
+static void user_release(struct msi_iommu *mi, struct iommu_domain *domain,
+			 struct msi_iommu_user *u)
+{
+	lockdep_assert_held(&mi->lock);
+
+	rb_erase(&u->node, &mi->users);
+	doorbell_put(mi, domain, u->db);
+	kfree(u);
 }
 
 /**
  * msi_iommu_bind() - give a user (an MSI) its doorbell in a domain
  * @mi: the domain's doorbell state
  * @domain: the domain to map the doorbell in
+ * @owner: what @user belongs to, typically its struct device, or NULL;
+ *	see msi_iommu_unbind_owner()
  * @user: who the doorbell is for, typically a struct msi_desc; any pointer
  *	that stays unique while bound
  * @phys: the doorbell's physical address
@@ -507,22 +575,23 @@ static int bind_locked(struct msi_iommu *mi, struct iommu_domain *domain,
  * Return: 0 on success, else as msi_iommu_get_doorbell().
  */
 int msi_iommu_bind(struct msi_iommu *mi, struct iommu_domain *domain,
-		   const void *user, phys_addr_t phys, int prot,
-		   dma_addr_t *iova)
+		   const void *owner, const void *user, phys_addr_t phys,
+		   int prot, dma_addr_t *iova)
 {
 	int ret;
 
 	mutex_lock(&mi->lock);
-	ret = bind_locked(mi, domain, user, phys, prot, -1, iova);
+	ret = bind_locked(mi, domain, owner, user, phys, prot, -1, iova);
 	mutex_unlock(&mi->lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_bind);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_bind);
 
 /**
  * msi_iommu_bind_at() - bind a user to its doorbell at a given IOVA
  * @mi: the domain's doorbell state
  * @domain: the domain to map the doorbell in
+ * @owner: as for msi_iommu_bind()
  * @user: as for msi_iommu_bind()
  * @phys: the doorbell's physical address
  * @prot: IOMMU_* protection flags of the mapping
@@ -531,18 +600,18 @@ EXPORT_SYMBOL_GPL(msi_iommu_bind);
  *
  * For moving MSIs that are in use to another domain: their messages hold
  * the doorbell's IOVA, so the new domain must map it at the same place.
- * A binding this call makes or changes is pending: the caller keeps it with
- * msi_iommu_commit() once the move has happened, or takes it back with
- * msi_iommu_cancel() if the move fails.  A user already bound there is left
- * as it is (and not pending).
+ * A binding this call makes or changes is pending: the caller keeps the
+ * owner's pending bindings with msi_iommu_commit() once the move has
+ * happened, or takes them back with msi_iommu_cancel() if it failed.  A
+ * user already bound there is left as it is (and not pending).
  *
  * Return: 0 on success; -EINVAL if @iova is not a slot of the window;
  * -EBUSY if the slot holds another doorbell or the doorbell is already
  * mapped elsewhere in this domain; else as msi_iommu_get_doorbell().
  */
 int msi_iommu_bind_at(struct msi_iommu *mi, struct iommu_domain *domain,
-		      const void *user, phys_addr_t phys, int prot,
-		      dma_addr_t iova)
+		      const void *owner, const void *user, phys_addr_t phys,
+		      int prot, dma_addr_t iova)
 {
 	dma_addr_t got;
 	u64 slot;
@@ -559,57 +628,100 @@ int msi_iommu_bind_at(struct msi_iommu *mi, struct iommu_domain *domain,
 		ret = -EINVAL;
 		goto out;
 	}
-	ret = bind_locked(mi, domain, user, phys, prot, slot, &got);
+	ret = bind_locked(mi, domain, owner, user, phys, prot, slot, &got);
 out:
 	mutex_unlock(&mi->lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_bind_at);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_bind_at);
 
-/**
- * msi_iommu_commit() - keep a binding made by msi_iommu_bind_at()
- * @mi: the domain's doorbell state
- * @user: as given to msi_iommu_bind_at()
- *
- * The binding is no longer pending: msi_iommu_cancel() leaves it alone.
- * Nothing happens if @user has no pending binding.
- */
-void msi_iommu_commit(struct msi_iommu *mi, const void *user)
-{
-	mutex_lock(&mi->lock);
-	xa_clear_mark(&mi->users, (unsigned long)user, MSI_IOMMU_PENDING);
-	mutex_unlock(&mi->lock);
-}
-EXPORT_SYMBOL_GPL(msi_iommu_commit);
+/* What msi_iommu_end() does to each user of an owner */
+enum msi_iommu_end {
+	MSI_IOMMU_COMMIT,	/* keep pending bindings */
+	MSI_IOMMU_CANCEL,	/* unbind pending bindings */
+	MSI_IOMMU_UNBIND,	/* unbind every binding */
+};
 
-/**
- * msi_iommu_cancel() - take back a pending binding of msi_iommu_bind_at()
- * @mi: the domain's doorbell state
- * @domain: the domain the doorbell is mapped in
- * @user: as given to msi_iommu_bind_at()
- *
- * For a move that failed after its doorbells were bound: the user is
- * unbound, and a doorbell that the move mapped is unmapped again, so that
- * the domain is left as it was.  Bindings that were there before the move
- * (not pending) stay.
- *
- * Return: true if @user had a pending binding.
- */
-bool msi_iommu_cancel(struct msi_iommu *mi, struct iommu_domain *domain,
-		      const void *user)
+static unsigned int msi_iommu_end(struct msi_iommu *mi,
+				  struct iommu_domain *domain,
+				  const void *owner, enum msi_iommu_end end)
 {
-	unsigned long key = (unsigned long)user;
-	struct msi_iommu_doorbell *db = NULL;
+	struct rb_node *node, *next;
+	unsigned int n = 0;
 
 	mutex_lock(&mi->lock);
-	if (xa_get_mark(&mi->users, key, MSI_IOMMU_PENDING))
-		db = xa_erase(&mi->users, key);
-	if (db)
-		doorbell_put(mi, domain, db);
+	/* In order: the successor stays valid when a node is erased */
+	for (node = rb_first(&mi->users); node; node = next) {
+		struct msi_iommu_user *u = node_to_user(node);
+
+		next = rb_next(node);
+		if (u->owner != owner ||
+		    (end != MSI_IOMMU_UNBIND && !u->pending))
+			continue;
+		n++;
+		if (end == MSI_IOMMU_COMMIT)
+			u->pending = false;
+		else
+			user_release(mi, domain, u);
+	}
 	mutex_unlock(&mi->lock);
-	return db;
+	return n;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_cancel);
+
+/**
+ * msi_iommu_commit() - keep the bindings a move made
+ * @mi: the domain's doorbell state
+ * @owner: as given to msi_iommu_bind_at()
+ *
+ * The owner's pending bindings (msi_iommu_bind_at()) become ordinary ones:
+ * msi_iommu_cancel() leaves them alone.
+ */
+void msi_iommu_commit(struct msi_iommu *mi, const void *owner)
+{
+	msi_iommu_end(mi, NULL, owner, MSI_IOMMU_COMMIT);
+}
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_commit);
+
+/**
+ * msi_iommu_cancel() - take back the bindings of a failed move
+ * @mi: the domain's doorbell state
+ * @domain: the domain the doorbells are mapped in
+ * @owner: as given to msi_iommu_bind_at()
+ *
+ * For a move that failed after its doorbells were bound: each pending
+ * binding of @owner is unbound, and each doorbell the move mapped is
+ * unmapped again, so that the domain is left as it was, also for users
+ * freed meanwhile.  Bindings that were there before the move (not pending)
+ * stay; a user whose binding the move changed is left unbound.
+ *
+ * Return: how many bindings were taken back.
+ */
+unsigned int msi_iommu_cancel(struct msi_iommu *mi,
+			      struct iommu_domain *domain, const void *owner)
+{
+	return msi_iommu_end(mi, domain, owner, MSI_IOMMU_CANCEL);
+}
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_cancel);
+
+/**
+ * msi_iommu_unbind_owner() - unbind every user of an owner
+ * @mi: the domain's doorbell state
+ * @domain: the domain the doorbells are mapped in
+ * @owner: as given to msi_iommu_bind() or msi_iommu_bind_at()
+ *
+ * For an owner (a device) that leaves the domain: its users lose their
+ * doorbells, which are unmapped with their last user.  Users that were
+ * freed without being unbound here go too.
+ *
+ * Return: how many users were unbound.
+ */
+unsigned int msi_iommu_unbind_owner(struct msi_iommu *mi,
+				    struct iommu_domain *domain,
+				    const void *owner)
+{
+	return msi_iommu_end(mi, domain, owner, MSI_IOMMU_UNBIND);
+}
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_unbind_owner);
 
 /**
  * msi_iommu_lookup() - the doorbell a user is bound to
@@ -623,18 +735,18 @@ EXPORT_SYMBOL_GPL(msi_iommu_cancel);
 int msi_iommu_lookup(struct msi_iommu *mi, const void *user,
 		     phys_addr_t *phys, dma_addr_t *iova)
 {
-	struct msi_iommu_doorbell *db;
+	struct msi_iommu_user *u;
 
 	mutex_lock(&mi->lock);
-	db = xa_load(&mi->users, (unsigned long)user);
-	if (db) {
-		*phys = db->phys;
-		*iova = db->iova;
+	u = user_find(mi, user);
+	if (u) {
+		*phys = u->db->phys;
+		*iova = u->db->iova;
 	}
 	mutex_unlock(&mi->lock);
-	return db ? 0 : -ENOENT;
+	return u ? 0 : -ENOENT;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_lookup);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_lookup);
 
 /**
  * msi_iommu_unbind() - drop a user's doorbell reference, if it has one
@@ -649,16 +761,16 @@ EXPORT_SYMBOL_GPL(msi_iommu_lookup);
 bool msi_iommu_unbind(struct msi_iommu *mi, struct iommu_domain *domain,
 		      const void *user)
 {
-	struct msi_iommu_doorbell *db;
+	struct msi_iommu_user *u;
 
 	mutex_lock(&mi->lock);
-	db = xa_erase(&mi->users, (unsigned long)user);
-	if (db)
-		doorbell_put(mi, domain, db);
+	u = user_find(mi, user);
+	if (u)
+		user_release(mi, domain, u);
 	mutex_unlock(&mi->lock);
-	return db;
+	return u;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_unbind);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_unbind);
 
 /**
  * msi_iommu_nr_slots() - how many doorbells a domain's window can hold
@@ -677,7 +789,30 @@ unsigned int msi_iommu_nr_slots(struct msi_iommu *mi)
 	mutex_unlock(&mi->lock);
 	return n;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_nr_slots);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_nr_slots);
+
+/**
+ * msi_iommu_window_fits() - is a domain's window inside an IOVA range
+ * @mi: the domain's doorbell state
+ * @first: first IOVA of the range
+ * @last: last IOVA of the range, such as a device's DMA limit
+ *
+ * Return: true if the whole window lies in [@first, @last]; false if not,
+ * or if the domain has no usable window.
+ */
+bool msi_iommu_window_fits(struct msi_iommu *mi, dma_addr_t first,
+			   dma_addr_t last)
+{
+	bool fits;
+
+	mutex_lock(&mi->lock);
+	fits = mi->nr_slots && mi->geo.start >= first &&
+	       mi->geo.size - 1 <= last - mi->geo.start &&
+	       mi->geo.start <= last;
+	mutex_unlock(&mi->lock);
+	return fits;
+}
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_window_fits);
 
 /**
  * msi_iommu_nr_doorbells() - how many doorbells a domain has mapped
@@ -694,7 +829,7 @@ unsigned int msi_iommu_nr_doorbells(struct msi_iommu *mi)
 	mutex_unlock(&mi->lock);
 	return n;
 }
-EXPORT_SYMBOL_GPL(msi_iommu_nr_doorbells);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_nr_doorbells);
 
 /**
  * msi_iommu_translate_msg() - point an MSI message at the doorbell's IOVA
@@ -712,4 +847,4 @@ void msi_iommu_translate_msg(struct msi_msg *msg, dma_addr_t iova,
 	msg->address_hi = upper_32_bits(addr);
 	msg->address_lo = lower_32_bits(addr);
 }
-EXPORT_SYMBOL_GPL(msi_iommu_translate_msg);
+EXPORT_SYMBOL_IF_KUNIT(msi_iommu_translate_msg);

@@ -16,7 +16,6 @@
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/types.h>
-#include <linux/xarray.h>
 
 struct device;
 struct iommu_domain;
@@ -53,7 +52,8 @@ struct msi_iommu_geometry {
  * @slots: which granule-sized slots of the window are in use
  * @nr_slots: how many slots the window has
  * @nr_doorbells: how many doorbells are mapped
- * @users: the doorbell of each user bound with msi_iommu_bind()
+ * @users: the users bound with msi_iommu_bind() or msi_iommu_bind_at()
+ *	(struct msi_iommu_user), by user
  *
  * Embedded in the owner of the domain's IOVA space (dma-iommu's cookie);
  * set up by msi_iommu_init() and torn down by msi_iommu_destroy().
@@ -65,7 +65,7 @@ struct msi_iommu {
 	struct ida slots;
 	unsigned int nr_slots;
 	unsigned int nr_doorbells;
-	struct xarray users;
+	struct rb_root users;
 };
 
 struct iommu_resv_region *
@@ -89,19 +89,24 @@ int msi_iommu_get_doorbell(struct msi_iommu *mi, struct iommu_domain *domain,
 void msi_iommu_put_doorbell(struct msi_iommu *mi,
 			    struct iommu_domain *domain, phys_addr_t phys);
 int msi_iommu_bind(struct msi_iommu *mi, struct iommu_domain *domain,
-		   const void *user, phys_addr_t phys, int prot,
-		   dma_addr_t *iova);
+		   const void *owner, const void *user, phys_addr_t phys,
+		   int prot, dma_addr_t *iova);
 int msi_iommu_bind_at(struct msi_iommu *mi, struct iommu_domain *domain,
-		      const void *user, phys_addr_t phys, int prot,
-		      dma_addr_t iova);
-void msi_iommu_commit(struct msi_iommu *mi, const void *user);
-bool msi_iommu_cancel(struct msi_iommu *mi, struct iommu_domain *domain,
-		      const void *user);
+		      const void *owner, const void *user, phys_addr_t phys,
+		      int prot, dma_addr_t iova);
+void msi_iommu_commit(struct msi_iommu *mi, const void *owner);
+unsigned int msi_iommu_cancel(struct msi_iommu *mi,
+			      struct iommu_domain *domain, const void *owner);
+unsigned int msi_iommu_unbind_owner(struct msi_iommu *mi,
+				    struct iommu_domain *domain,
+				    const void *owner);
 int msi_iommu_lookup(struct msi_iommu *mi, const void *user,
 		     phys_addr_t *phys, dma_addr_t *iova);
 bool msi_iommu_unbind(struct msi_iommu *mi, struct iommu_domain *domain,
 		      const void *user);
 unsigned int msi_iommu_nr_slots(struct msi_iommu *mi);
+bool msi_iommu_window_fits(struct msi_iommu *mi, dma_addr_t first,
+			   dma_addr_t last);
 unsigned int msi_iommu_nr_doorbells(struct msi_iommu *mi);
 void msi_iommu_translate_msg(struct msi_msg *msg, dma_addr_t iova,
 			     unsigned int shift);

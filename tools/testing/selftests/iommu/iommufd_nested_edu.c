@@ -510,7 +510,7 @@ static int copy_via(struct edu_dev *edu, uint64_t va)
  */
 TEST_F(nested_guest, invalidate)
 {
-	struct iommu_viommu_arm_smmuv3_invalidate cmds[3];
+	struct iommu_viommu_arm_smmuv3_invalidate cmds[4];
 	struct iommu_hwpt_invalidate bad = {
 		.size = sizeof(bad),
 		.data_type = IOMMU_HWPT_INVALIDATE_DATA_VTD_S1,
@@ -566,6 +566,26 @@ TEST_F(nested_guest, invalidate)
 	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
 					  &num));
 	EXPECT_EQ(2, num);
+	/*
+	 * The host has ATS off for the edu: its ATC_INV is not issued, and
+	 * counts as done, also among other commands
+	 */
+	cmds[0].cmd[0] = CMD_ATC_INV | CMD_SID(0x8);
+	cmds[0].cmd[1] = 0;
+	num = 1;
+	EXPECT_EQ(0, viommu_invalidate(self->iommufd, self->viommu, cmds,
+				       &num));
+	EXPECT_EQ(1, num);
+	cmds[1].cmd[0] = CMD_TLBI_NSNH_ALL;
+	cmds[1].cmd[1] = 0;
+	cmds[2].cmd[0] = CMD_ATC_INV | CMD_SID(0x8);
+	cmds[2].cmd[1] = 0;
+	cmds[3].cmd[0] = CMD_ATC_INV | CMD_SID(0x99);
+	cmds[3].cmd[1] = 0;
+	num = 4;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(3, num);
 	/* ATC_INV and CFGI_CD_ALL name a stream ID too */
 	cmds[0].cmd[0] = CMD_ATC_INV | CMD_SID(0x99);
 	cmds[0].cmd[1] = 0;

@@ -470,20 +470,23 @@ TEST_F(sw_msi_edu, failed_move)
 TEST_F(sw_msi_edu, left_domain_is_clean)
 {
 	struct edu_dev *edu = &self->edu[0];
-	uint32_t pt, left;
+	uint32_t pt, left, second;
 
 	left = hwpt_alloc(self->iommufd, edu, self->ioas[0]);
 	ASSERT_NE(0, left);
+	second = hwpt_alloc(self->iommufd, edu, self->ioas[1]);
+	ASSERT_NE(0, second);
 	pt = left;
 	ASSERT_EQ(0, edu_attach(edu, &pt));
 	ASSERT_EQ(0, edu_set_msi(edu, self->efd[0]));
 	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
 
-	pt = self->ioas[1];
+	pt = second;
 	ASSERT_EQ(0, edu_attach(edu, &pt));
 	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
 	ASSERT_EQ(0, window_is_free(self->iommufd, self->ioas[0], self->buf));
 
+	/* Both HWPTs stay allocated: the detach must empty the second */
 	ASSERT_EQ(0, edu_detach(edu));
 	ASSERT_EQ(0, window_is_free(self->iommufd, self->ioas[1], self->buf));
 	/* Back in the HWPT it left: the MSI left enabled works again */
@@ -492,6 +495,7 @@ TEST_F(sw_msi_edu, left_domain_is_clean)
 	ASSERT_TRUE(msi_arrives(edu, self->efd[0]));
 	ASSERT_EQ(0, edu_detach(edu));
 	ASSERT_EQ(0, destroy_id(self->iommufd, left));
+	ASSERT_EQ(0, destroy_id(self->iommufd, second));
 }
 
 struct msi_toggler {
