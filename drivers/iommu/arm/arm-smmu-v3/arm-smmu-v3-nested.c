@@ -213,11 +213,65 @@ arm_vsmmu_alloc_domain_nested(struct iommufd_viommu_drv *viommu,
 /* A guest command that needs nothing done: it counts as carried out */
 #define VSMMU_CMD_SKIP	1
 
+/* The fields of each command a guest may send; every other bit is RES0 */
+#define VSMMU_TLBI_0	(CMDQ_0_OP | CMDQ_TLBI_0_VMID)
+#define VSMMU_TLBI_VA_0	(VSMMU_TLBI_0 | CMDQ_TLBI_0_NUM | CMDQ_TLBI_0_SCALE)
+#define VSMMU_TLBI_VA_1	(CMDQ_TLBI_1_LEAF | CMDQ_TLBI_1_TTL | CMDQ_TLBI_1_TG | \
+			 CMDQ_TLBI_1_VA_MASK)
+#define VSMMU_CFGI_0	(CMDQ_0_OP | CMDQ_0_SSV | CMDQ_CFGI_0_SSID | \
+			 CMDQ_CFGI_0_SID)
+#define VSMMU_ATC_0	(VSMMU_CFGI_0 | CMDQ_ATC_0_GLOBAL)
+#define VSMMU_ATC_1	(CMDQ_ATC_1_SIZE | CMDQ_ATC_1_ADDR_MASK)
+
+/*
+ * Does a guest command set only fields of its opcode?  A reserved bit
+ * makes the SMMU refuse the command (CERROR_ILL), which the host's queue
+ * recovers from with an error message: a guest must not cause those.
+ */
+static bool arm_vsmmu_cmd_fields_ok(const u64 *cmd)
+{
+	u64 allowed0, allowed1 = 0;
+
+	switch (FIELD_GET(CMDQ_0_OP, cmd[0])) {
+	case CMDQ_OP_TLBI_NSNH_ALL:
+		allowed0 = CMDQ_0_OP;
+		break;
+	case CMDQ_OP_TLBI_NH_ALL:
+		allowed0 = VSMMU_TLBI_0;
+		break;
+	case CMDQ_OP_TLBI_NH_ASID:
+		allowed0 = VSMMU_TLBI_0 | CMDQ_TLBI_0_ASID;
+		break;
+	case CMDQ_OP_TLBI_NH_VA:
+		allowed0 = VSMMU_TLBI_VA_0 | CMDQ_TLBI_0_ASID;
+		allowed1 = VSMMU_TLBI_VA_1;
+		break;
+	case CMDQ_OP_TLBI_NH_VAA:
+		allowed0 = VSMMU_TLBI_VA_0;
+		allowed1 = VSMMU_TLBI_VA_1;
+		break;
+	case CMDQ_OP_ATC_INV:
+		allowed0 = VSMMU_ATC_0;
+		allowed1 = VSMMU_ATC_1;
+		break;
+	case CMDQ_OP_CFGI_CD:
+		allowed0 = VSMMU_CFGI_0;
+		allowed1 = CMDQ_CFGI_1_LEAF;
+		break;
+	case CMDQ_OP_CFGI_CD_ALL:
+		allowed0 = CMDQ_0_OP | CMDQ_CFGI_0_SID;
+		break;
+	default:
+		return false;
+	}
+	return !(cmd[0] & ~allowed0) && !(cmd[1] & ~allowed1);
+}
+
 /*
  * Make a guest's command one the host may issue: the vIOMMU's VMID in TLBI
  * commands, the physical stream ID in ATC and CFGI commands.  -EIO for any
- * other command, or a stream ID with no vDEVICE; VSMMU_CMD_SKIP for one
- * that must not be issued.
+ * other command, one with a reserved bit set, or a stream ID with no
+ * vDEVICE; VSMMU_CMD_SKIP for one that must not be issued.
  */
 static int arm_vsmmu_convert_cmd(struct iommufd_viommu_drv *viommu,
 				 struct arm_smmu_domain *s2, u64 *cmd)
@@ -225,6 +279,9 @@ static int arm_vsmmu_convert_cmd(struct iommufd_viommu_drv *viommu,
 	struct arm_smmu_master *master;
 	struct device *dev;
 	u32 vsid;
+
+	if (!arm_vsmmu_cmd_fields_ok(cmd))
+		return -EIO;
 
 	switch (FIELD_GET(CMDQ_0_OP, cmd[0])) {
 	case CMDQ_OP_TLBI_NSNH_ALL:

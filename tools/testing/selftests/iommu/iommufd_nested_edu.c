@@ -586,6 +586,30 @@ TEST_F(nested_guest, invalidate)
 	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
 					  &num));
 	EXPECT_EQ(3, num);
+	/*
+	 * A reserved bit would make the SMMU refuse the command and the host
+	 * log it: refused before it gets there
+	 */
+	cmds[0].cmd[0] = CMD_TLBI_NSNH_ALL;
+	cmds[0].cmd[1] = 0;
+	cmds[1].cmd[0] = CMD_TLBI_NH_VA | CMD_ASID(1) | (1ULL << 8);
+	cmds[1].cmd[1] = va | CMD_LEAF;
+	num = 2;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(1, num);
+	cmds[0].cmd[0] = CMD_CFGI_CD | CMD_SID(0x8);
+	cmds[0].cmd[1] = CMD_LEAF | (1ULL << 1);
+	num = 1;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(0, num);
+	cmds[0].cmd[0] = CMD_TLBI_NSNH_ALL;
+	cmds[0].cmd[1] = 1;
+	num = 1;
+	EXPECT_EQ(-EIO, viommu_invalidate(self->iommufd, self->viommu, cmds,
+					  &num));
+	EXPECT_EQ(0, num);
 	/* ATC_INV and CFGI_CD_ALL name a stream ID too */
 	cmds[0].cmd[0] = CMD_ATC_INV | CMD_SID(0x99);
 	cmds[0].cmd[1] = 0;
