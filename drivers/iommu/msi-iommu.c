@@ -512,9 +512,15 @@ static int bind_locked(struct msi_iommu *mi, struct iommu_domain *domain,
 	u = user_find(mi, user);
 	if (u && u->db->phys == page &&
 	    (want < 0 || u->db->iova == slot_iova(mi, want))) {
-		/* A plain bind makes a pending binding the user's own */
+		/*
+		 * A plain bind makes a pending binding the user's own; a
+		 * binding left by another owner (a freed user at the same
+		 * address) becomes part of this move, to be kept or taken back
+		 */
 		if (want < 0)
 			u->pending = false;
+		else if (u->owner != owner)
+			u->pending = true;
 		u->owner = owner;
 		*iova = u->db->iova;
 		return 0;
@@ -603,7 +609,8 @@ EXPORT_SYMBOL_IF_KUNIT(msi_iommu_bind);
  * A binding this call makes or changes is pending: the caller keeps the
  * owner's pending bindings with msi_iommu_commit() once the move has
  * happened, or takes them back with msi_iommu_cancel() if it failed.  A
- * user already bound there is left as it is (and not pending).
+ * user the owner already has bound there is left as it is (and not
+ * pending).
  *
  * Return: 0 on success; -EINVAL if @iova is not a slot of the window;
  * -EBUSY if the slot holds another doorbell or the doorbell is already
