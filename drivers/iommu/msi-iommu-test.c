@@ -555,6 +555,24 @@ static void msi_iommu_test_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, msi_iommu_cancel(&t->mi, &t->fd.domain,
 						  &owner));
 
+	/*
+	 * A binding another owner left (a freed user at the same address)
+	 * is taken over by a move as pending: cancelling the move removes it
+	 */
+	KUNIT_ASSERT_EQ(test, 0, msi_iommu_bind(&t->mi, &t->fd.domain, &other,
+						&moved[1], SZ_1G, prot,
+						&iova));
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &owner, &moved[1], SZ_1G, at));
+	/* The other owner's unbind no longer reaches it */
+	KUNIT_EXPECT_EQ(test, 1, msi_iommu_unbind_owner(&t->mi, &t->fd.domain,
+							&other));
+	KUNIT_EXPECT_EQ(test, 1, msi_iommu_cancel(&t->mi, &t->fd.domain,
+						  &owner));
+	KUNIT_EXPECT_EQ(test, -ENOENT, msi_iommu_lookup(&t->mi, &moved[1],
+							&phys, &iova));
+	KUNIT_ASSERT_EQ(test, 0, bind_at(t, &other, &moved[2], SZ_1G, at));
+	msi_iommu_commit(&t->mi, &other);
+
 	/* The owner leaves: all its users go, another owner's stay */
 	KUNIT_EXPECT_EQ(test, 2, msi_iommu_unbind_owner(&t->mi,
 							&t->fd.domain,
