@@ -103,26 +103,34 @@ static int destroy_id(int iommufd, uint32_t id)
  */
 static int fault_injection_arm(void)
 {
-	static const char *const dirs[] = {
-		"failslab", "fail_page_alloc", "fail_iommufd",
+	static const char *const settings[][2] = {
+		{ "failslab/ignore-gfp-wait", "N" },
+		{ "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "failslab/verbose", "0" },
+		{ "fail_page_alloc/verbose", "0" },
+		{ "fail_iommufd/verbose", "0" },
 	};
 	char path[128];
 	unsigned int i;
 	int ret;
 
-	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", dirs[i],
-			 i < 2 ? "ignore-gfp-wait" : "verbose");
-		ret = edu_sysfs_write(path, i < 2 ? "N" : "0");
-		if (ret)
-			return ret;
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/verbose",
-			 dirs[i]);
-		ret = edu_sysfs_write(path, "0");
+	for (i = 0; i < ARRAY_SIZE(settings); i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s",
+			 settings[i][0]);
+		ret = edu_sysfs_write(path, settings[i][1]);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+/* The @nth allocation of this thread from now on fails; 0 disarms */
+static int fail_nth(unsigned int nth)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%u", nth);
+	return edu_sysfs_write("/proc/thread-self/fail-nth", val);
 }
 
 /* Did the fault armed by fail_nth() fire?  Disarms it either way. */
@@ -143,13 +151,22 @@ static bool fail_nth_fired(void)
 	return n > 0 && atoi(val) == 0;
 }
 
-/* The @nth allocation of this thread from now on fails; 0 disarms */
-static int fail_nth(unsigned int nth)
+/*
+ * Attach (or replace) @edu to *@pt with its @nth allocation failing; *@fired
+ * tells whether the fault was injected at all.
+ */
+static int attach_failing(struct edu_dev *edu, uint32_t *pt, unsigned int nth,
+			  bool *fired)
 {
-	char val[16];
+	int ret;
 
-	snprintf(val, sizeof(val), "%u", nth);
-	return edu_sysfs_write("/proc/thread-self/fail-nth", val);
+	*fired = false;
+	ret = fail_nth(nth);
+	if (ret)
+		return ret;
+	ret = edu_attach(edu, pt);
+	*fired = fail_nth_fired();
+	return ret;
 }
 
 /*
@@ -380,6 +397,7 @@ TEST_F(sw_msi_edu, failed_move)
 	struct edu_dev *edu = &self->edu[0];
 	uint32_t pt = self->ioas[0];
 	uint32_t other, fresh;
+	bool fired;
 	int ret;
 
 	if (fault_injection_arm())
@@ -394,9 +412,8 @@ TEST_F(sw_msi_edu, failed_move)
 	for (nth = 1; nth < 400; nth++) {
 		uint32_t to = other;
 
-		ASSERT_EQ(0, fail_nth(nth));
-		ret = edu_attach(edu, &to);
-		if (!fail_nth_fired()) {
+		ret = attach_failing(edu, &to, nth, &fired);
+		if (!fired) {
 			ASSERT_EQ(0, ret);
 			break;
 		}
@@ -427,9 +444,8 @@ TEST_F(sw_msi_edu, failed_move)
 		other = hwpt_alloc(self->iommufd, edu, self->ioas[1]);
 		ASSERT_NE(0, other);
 		pt = other;
-		ASSERT_EQ(0, fail_nth(nth));
-		ret = edu_attach(edu, &pt);
-		if (!fail_nth_fired()) {
+		ret = attach_failing(edu, &pt, nth, &fired);
+		if (!fired) {
 			ASSERT_EQ(0, ret);
 			break;
 		}
