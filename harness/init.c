@@ -6,9 +6,9 @@
  * with TAP), copies the KUnit results and a kmemleak scan to hvc0, and
  * powers off.
  *
- * Usage (kernel command line): ... -- test | run
+ * Usage (kernel command line): ... -- test [PLAN] | run | fuzz
  *
- * In test mode /plan says what runs, one suite per line:
+ * In test mode PLAN (default /plan) says what runs, one suite per line:
  *   <group> <suite name> <program under /tests> [args...]
  * Groups run at the same time (one per vCPU), each on its own channel
  * hvc<group>; the suites of a group run one after the other.  A line
@@ -179,7 +179,7 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* One line of /plan: a kselftest run of a group, or a "kunit-fault" suite */
+/* One line of the plan: a kselftest run of a group, or a "kunit-fault" suite */
 struct plan_entry {
 	int group;			/* FAULT_GROUP for "kunit-fault" */
 	char *name;
@@ -192,17 +192,17 @@ struct plan_entry {
 static struct plan_entry plan[MAX_PLAN];
 static int nr_plan;
 
-/* Read /plan once; see the top of this file for its format. */
-static void load_plan(void)
+/* Read the plan once; see the top of this file for its format. */
+static void load_plan(const char *path)
 {
 	static char buf[8192];
 	char *line, *lsave, *tok, *tsave;
 	ssize_t len;
 	int fd, n;
 
-	fd = open("/plan", O_RDONLY);
+	fd = open(path, O_RDONLY);
 	if (fd < 0) {
-		say("init: /plan: %s\n", strerror(errno));
+		say("init: %s: %s\n", path, strerror(errno));
 		return;
 	}
 	len = read(fd, buf, sizeof(buf) - 1);
@@ -222,7 +222,7 @@ static void load_plan(void)
 		} else if (tok[0] >= '0' && tok[0] < '0' + MAX_GROUPS && !tok[1]) {
 			e->group = tok[0] - '0';
 		} else {
-			say("init: /plan: bad line starting with %s\n", tok);
+			say("init: %s: bad line starting with %s\n", path, tok);
 			continue;
 		}
 		e->name = strtok_r(NULL, " \t", &tsave);
@@ -336,7 +336,7 @@ static int open_channel(int group)
 	return open(path, O_WRONLY | O_NOCTTY);
 }
 
-/* Run the suites of one group of /plan, in order, on channel hvc<group>. */
+/* Run the suites of one group of the plan, in order, on channel hvc<group>. */
 static void run_group(int group)
 {
 	int i, fd;
@@ -404,7 +404,7 @@ int main(int argc, char *argv[])
 		run("tap", "iommufd_fuzz", fuzz);
 		kmemleak_scan();
 	} else {
-		load_plan();
+		load_plan(argc > 2 ? argv[2] : "/plan");
 		kunit_results();
 		run_plan();
 		kunit_fault_runs();

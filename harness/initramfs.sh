@@ -23,6 +23,7 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,tests,proc,sys,dev,tmp}
 cc "$root/init" "$top/harness/init.c"
 cp "$top/harness/plan" "$root/plan"
+cp "$top/harness/plan.blocked-window" "$root/plan.blocked-window"
 cc "$root/bin/vmm-demo" -I "$build/linux/tools/testing/selftests/iommu" \
 	"$top/harness/vmm-demo.c"
 for t in "$@"; do

@@ -13,6 +13,8 @@ want_build="gcc-aarch64-linux-gnu libc6-dev-arm64-cross flex bison bc
 	perl xz-utils rsync"
 want_base="linux-source-6.12"
 want_vm="qemu-system-arm"
+# dtc: the device tree of the second boot (harness/vm.sh)
+want_dt="device-tree-compiler"
 # QEMU's nested SMMUv3 model needs >= 9.2: bookworm has 7.2, backports 10.0.
 qemu_min=9.2
 
@@ -25,7 +27,7 @@ for part in "${parts[@]}"; do
 	case $part in
 	build) list=$want_build ;;
 	base) list=$want_base ;;
-	vm) list=""; need_qemu=1 ;;
+	vm) list=$want_dt; need_qemu=1 ;;
 	*) echo "setup: unknown part '$part'" >&2; exit 2 ;;
 	esac
 	for p in $list; do

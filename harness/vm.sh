@@ -12,6 +12,11 @@
 # The kernel log goes to $BUILD/vm/console.log (ttyAMA0); the programs'
 # output to $BUILD/vm/results0.log and results1.log (virtio consoles hvc0
 # and hvc1: two groups of suites run at once, see harness/plan).
+#
+# In test mode a second, short boot follows (logs in $BUILD/vm/blocked-window):
+# QEMU's device tree plus a firmware IOVA reservation over the software MSI
+# window for the virtio-rng function, running harness/plan.blocked-window
+# against harness/expected.blocked-window.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,8 +27,6 @@ vm=$build/vm
 
 [ -f "$image" ] || { echo "vm: no kernel image $image" >&2; exit 1; }
 [ -f "$initrd" ] || { echo "vm: no initramfs $initrd" >&2; exit 1; }
-mkdir -p "$vm"
-rm -f "$vm"/console.log "$vm"/results*.log
 
 # 2 MiB hugetlb pages for the iommufd hugepage tests (the largest needs 64)
 append="console=ttyAMA0 panic=-1 oops=panic hugepages=80 loglevel=7"
@@ -35,45 +38,126 @@ append+=" kmemleak=on arm_smmu_v3.assume_coherent_nesting=1"
 # The fuzzer's seed and call count reach init's environment this way
 [ -n "${FUZZ_SEED:-}" ] && append+=" IOMMUFD_FUZZ_SEED=$FUZZ_SEED"
 [ -n "${FUZZ_CALLS:-}" ] && append+=" IOMMUFD_FUZZ_CALLS=$FUZZ_CALLS"
-append+=" -- $mode"
+
+machine=virt,gic-version=3,its=on,iommu=smmuv3
+qemu_args=(
+	-global arm-smmuv3.stage=nested
+	-cpu max,pauth-impdef=on -smp 2 -m 3G
+	-display none -monitor none -no-reboot -nic none
+	-device edu -device edu
+	-device virtio-rng-pci,disable-legacy=on,iommu_platform=on,addr=3
+	-kernel "$image" -initrd "$initrd"
+)
+
+# boot DIR APPEND [QEMU ARGS...]: one guest run; console.log and
+# results<N>.log in DIR.  Returns QEMU's exit code.
+boot() {
+	local dir=$1 cmdline=$2
+	shift 2
+	mkdir -p "$dir"
+	rm -f "$dir"/console.log "$dir"/results*.log
+	timeout --kill-after=10 "$timeout" qemu-system-aarch64 \
+		-M "$machine" "${qemu_args[@]}" -append "$cmdline" \
+		-serial "file:$dir/console.log" \
+		-device virtio-serial-device \
+		-chardev "file,id=results0,path=$dir/results0.log" \
+		-device virtconsole,chardev=results0 \
+		-chardev "file,id=results1,path=$dir/results1.log" \
+		-device virtconsole,chardev=results1 \
+		"$@" </dev/null
+}
+
+# boot_failed DIR RC: say why a boot did not finish; false if it did
+boot_failed() {
+	local dir=$1 rc=$2
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "vm: the guest did not finish within ${timeout}s; last console lines:" >&2
+		tail -n 40 "$dir/console.log" >&2 || true
+		echo "vm: last result lines:" >&2
+		tail -n 20 "$dir"/results*.log >&2 || true
+		return 0
+	fi
+	if [ "$rc" != 0 ]; then
+		echo "vm: qemu-system-aarch64 failed (exit $rc); last console lines:" >&2
+		tail -n 40 "$dir/console.log" >&2 || true
+		return 0
+	fi
+	return 1
+}
+
+# results DIR EXPECTED: the table of one boot's results; its verdict
+results() {
+	python3 "$top/harness/results.py" --mode "$mode" --expect "$2" \
+		--console "$1/console.log" --results "$1/results0.log" \
+		--results "$1/results1.log"
+}
+
+# The device tree of the second test boot: QEMU's own, plus a firmware
+# IOVA reservation (reserved-memory, iommu-addresses) over the software MSI
+# window for the virtio-rng function (00:03.0), so that its DMA-API domain
+# cannot use the window.
+blocked_window_dtb() {
+	local out=$1 dts=$vm/blocked-window/virt.dts pcie
+	mkdir -p "$vm/blocked-window"
+	qemu-system-aarch64 -M "$machine,dumpdtb=$vm/blocked-window/virt.dtb" \
+		"${qemu_args[@]}" -append "$append" >/dev/null
+	dtc -q -I dtb -O dts -o "$dts" "$vm/blocked-window/virt.dtb"
+	pcie=$(sed -n 's/^\t\(pcie@[0-9a-f]*\) {$/\1/p' "$dts" | head -n 1)
+	[ -n "$pcie" ] || { echo "vm: no PCIe host bridge in QEMU's device tree" >&2; return 1; }
+	cat >>"$dts" <<-EOF
+
+	/ {
+		reserved-memory {
+			#address-cells = <2>;
+			#size-cells = <2>;
+			ranges;
+
+			/* no reg: IOVAs the device must not use */
+			msi_block: iova-reservation {
+				iommu-addresses = <&rng 0x0 0x0 0x8000000 0x0 0x100000>;
+			};
+		};
+	};
+
+	&{/$pcie} {
+		rng: virtio-rng@3,0 {
+			reg = <0x1800 0x0 0x0 0x0 0x0>;
+			memory-region = <&msi_block>;
+		};
+	};
+	EOF
+	dtc -q -I dts -O dtb -o "$out" "$dts"
+}
 
 echo "vm: booting $(cat "$build/base.desc" 2>/dev/null) + the series ($mode), timeout ${timeout}s"
 start=$(date +%s)
 set +e
-timeout --kill-after=10 "$timeout" qemu-system-aarch64 \
-	-M virt,gic-version=3,its=on,iommu=smmuv3 \
-	-global arm-smmuv3.stage=nested \
-	-cpu max,pauth-impdef=on -smp 2 -m 3G \
-	-display none -monitor none -no-reboot -nic none \
-	-serial "file:$vm/console.log" \
-	-device virtio-serial-device \
-	-chardev "file,id=results0,path=$vm/results0.log" \
-	-device virtconsole,chardev=results0 \
-	-chardev "file,id=results1,path=$vm/results1.log" \
-	-device virtconsole,chardev=results1 \
-	-device edu -device edu \
-	-device virtio-rng-pci,disable-legacy=on,iommu_platform=on \
-	-kernel "$image" -initrd "$initrd" -append "$append" \
-	</dev/null
+boot "$vm" "$append -- $mode"
 rc=$?
 set -e
 secs=$(( $(date +%s) - start ))
-
-if [ $rc = 124 ] || [ $rc = 137 ]; then
-	echo "vm: the guest did not finish within ${timeout}s; last console lines:" >&2
-	tail -n 40 "$vm/console.log" >&2 || true
-	echo "vm: last result lines:" >&2
-	tail -n 20 "$vm"/results*.log >&2 || true
-	exit 1
-fi
-if [ $rc != 0 ]; then
-	echo "vm: qemu-system-aarch64 failed (exit $rc); last console lines:" >&2
-	tail -n 40 "$vm/console.log" >&2 || true
-	exit 1
-fi
+boot_failed "$vm" $rc && exit 1
 echo "vm: guest finished in ${secs}s"
 
-exec python3 "$top/harness/results.py" --mode "$mode" \
-	--expect "$top/harness/expected" \
-	--console "$vm/console.log" --results "$vm/results0.log" \
-	--results "$vm/results1.log"
+if [ "$mode" != test ]; then
+	results "$vm" "$top/harness/expected"
+	exit
+fi
+verdict=0
+results "$vm" "$top/harness/expected" || verdict=1
+
+# A second, short boot: DMA-API doorbells when firmware blocks the window
+dir=$vm/blocked-window
+blocked_window_dtb "$dir/blocked.dtb"
+echo "vm: booting again with a device tree that reserves the software MSI window for virtio-rng"
+start=$(date +%s)
+set +e
+boot "$dir" "$append kunit.enable=0 -- test /plan.blocked-window" \
+	-dtb "$dir/blocked.dtb"
+rc=$?
+set -e
+secs=$(( $(date +%s) - start ))
+boot_failed "$dir" $rc && exit 1
+echo "vm: guest finished in ${secs}s"
+results "$dir" "$top/harness/expected.blocked-window" || verdict=1
+exit $verdict
