@@ -15,6 +15,9 @@
 #                  IOMMU_DMA, arm64 modules, x86_64 (T="..." for some)
 #   make export    turn commits made in build/linux back into the queue
 #   make bisect    build the kernel at every step of the series
+#   make mainline  mainline's own iommufd selftests (newest Debian
+#                  linux-source-7.*, built against its uAPI headers) on the
+#                  series kernel, judged by harness/expected.mainline
 #
 # Variables: BASE=/path/to/linux-6.12.y (default: Debian linux-source-6.12),
 # BUILD=dir (default: build), JOBS=n, TIMEOUT=seconds for the guest,
@@ -58,7 +61,7 @@ T ?=
 SEED ?=
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
-	export bisect fuzz matrix clean distclean
+	export bisect fuzz matrix mainline clean distclean
 .NOTPARALLEL:
 
 all: kernel selftests initramfs
@@ -100,6 +103,14 @@ fuzz: all
 
 run: all
 	@$(TOP)/harness/vm.sh run $(IMAGE) $(INITRD)
+
+MLOBJ := $(BUILD)/mainline
+mainline: kernel
+	@$(TOP)/harness/mainline.sh build
+	@INITRAMFS_ROOT=$(MLOBJ)/initramfs $(TOP)/harness/initramfs.sh \
+		$(MLOBJ)/initramfs.cpio.gz $(MLOBJ)/bin/iommufd \
+		$(MLOBJ)/bin/iommufd_fail_nth
+	@$(TOP)/harness/vm.sh mainline $(IMAGE) $(MLOBJ)/initramfs.cpio.gz
 
 check: config
 	@$(TOP)/harness/check.sh

@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 out=$1; shift
-root=$build/initramfs
+root=${INITRAMFS_ROOT:-$build/initramfs}
 hdr=${KOBJ:-$build/kernel}/usr/include
 cflags="-static -O2 -Wall -Wextra -Werror -Wno-unused-parameter -isystem $hdr"
 
@@ -22,8 +22,7 @@ cc() { local o=$1; shift; "${cross}gcc" $cflags -o "$o" "$@"; }
 rm -rf "$root"
 mkdir -p "$root"/{bin,tests,proc,sys,dev,tmp}
 cc "$root/init" "$top/harness/init.c"
-cp "$top/harness/plan" "$root/plan"
-cp "$top/harness/plan.blocked-window" "$root/plan.blocked-window"
+cp "$top/harness/plan" "$top"/harness/plan.* "$root/"
 cc "$root/bin/vmm-demo" -I "$build/linux/tools/testing/selftests/iommu" \
 	"$top/harness/vmm-demo.c"
 for t in "$@"; do

@@ -8,9 +8,16 @@ prints one table row per suite and the line 'N passed, N failed, N skipped',
 and exits non-zero when a test failed, an expected suite did not run or did
 not finish, a test skipped without a reason listed in harness/expected, the
 guest did not reach the end, or the kernel log holds a splat.
+
+An expected file may also list features the series does not carry
+(`notcarried <suite> <test glob> <feature: reason>`, used for mainline's
+own selftests): a failing or skipping test that a glob matches is counted
+as not carried instead of failing the run, and an entry that matches no
+failing or skipping test fails the run as stale.
 """
 
 import argparse
+import fnmatch
 import re
 import sys
 
@@ -56,6 +63,8 @@ class Suite:
         self.problems = []
         self.times = []     # ms since start, before each top-level result
         self.durations = []  # (ms, test name)
+        self.results = []   # (test name, 'pass' | 'fail' | 'skip')
+        self.notcarried = 0
 
 
 def parse_channel(path):
@@ -123,14 +132,20 @@ def judge_tap(s):
     for m in cases:
         name = m.group('name').strip()
         directive = (m.group('directive') or '').upper()
-        if directive == 'SKIP':
+        if directive in ('SKIP', 'XFAIL'):
+            # an expected failure is not a pass: it needs a reason too
             s.skipped += 1
-            s.skips.append((name, m.group('reason').strip()))
+            reason = m.group('reason').strip()
+            s.skips.append((name, reason if directive == 'SKIP'
+                            else 'XFAIL ' + reason))
+            s.results.append((name, 'skip'))
         elif m.group('ok') == 'ok' and directive != 'XPASS':
             s.passed += 1
+            s.results.append((name, 'pass'))
         else:
             s.failed += 1
             s.failures.append(name)
+            s.results.append((name, 'fail'))
     if s.planned is not None and len(cases) != s.planned:
         s.problems.append('%d of %d planned tests reported'
                           % (len(cases), s.planned))
@@ -153,7 +168,7 @@ def scan_console(path):
 
 
 def load_expected(path):
-    suites, skips = [], {}
+    suites, skips, notcarried = [], {}, []
     for raw in open(path):
         line = raw.strip()
         if not line or line.startswith('#'):
@@ -163,9 +178,33 @@ def load_expected(path):
             suites.append((words[1], words[2]))
         elif words[0] == 'skip' and len(words) == 4:
             skips[(words[1], words[2])] = words[3]
+        elif words[0] == 'notcarried' and len(words) == 4:
+            notcarried.append([words[1], words[2], words[3], 0])
         else:
             sys.exit('results: bad line in %s: %s' % (path, raw.rstrip()))
-    return suites, skips
+    return suites, skips, notcarried
+
+
+def not_carried(notcarried, suite, test):
+    """The notcarried entry whose glob matches @test of @suite, if any."""
+    for entry in notcarried:
+        if entry[0] == suite and fnmatch.fnmatchcase(test, entry[1]):
+            return entry
+    return None
+
+
+def fixture_table(suites):
+    """Per fixture (the first part of a kselftest test name): counts."""
+    fmt = '%-36s %7s %7s %8s %11s'
+    print(fmt % ('fixture', 'passed', 'failed', 'skipped', 'notcarried'))
+    for s in suites:
+        rows = {}
+        for name, verdict in s.results:
+            row = rows.setdefault('%s: %s' % (s.name, name.split('.')[0]),
+                                  [0, 0, 0, 0])
+            row[{'pass': 0, 'fail': 1, 'skip': 2, 'nc': 3}[verdict]] += 1
+        for fixture, row in rows.items():
+            print(fmt % ((fixture,) + tuple(row)))
 
 
 def main():
@@ -174,6 +213,8 @@ def main():
     ap.add_argument('--expect', required=True)
     ap.add_argument('--console', required=True)
     ap.add_argument('--results', action='append', required=True)
+    ap.add_argument('--fixtures', action='store_true',
+                    help='also print a table per test fixture')
     args = ap.parse_args()
 
     suites, done, kmemleak = [], False, []
@@ -192,19 +233,34 @@ def main():
         if not demo or demo[0].rc != 0:
             errors.append('the demo did not complete')
     else:
-        want, allowed_skips = load_expected(args.expect)
+        want, allowed_skips, notcarried = load_expected(args.expect)
         if args.mode == 'fuzz':
-            want, allowed_skips = [('tap', 'iommufd_fuzz')], {}
+            want, allowed_skips, notcarried = [('tap', 'iommufd_fuzz')], {}, []
         seen = {(s.kind, s.name) for s in suites}
         for kind, name in want:
             if (kind, name) not in seen:
                 errors.append('suite %s did not run' % name)
         fmt = '%-6s %-28s %7s %7s %8s %8s  %s'
         print(fmt % ('kind', 'suite', 'passed', 'failed', 'skipped',
-                     'time', 'status'))
+                     'time', 'status') +
+              ('  not carried' if notcarried else ''))
         tot = [0, 0, 0]
         for s in suites:
             judge_tap(s)
+            for i, (name, verdict) in enumerate(s.results):
+                entry = verdict != 'pass' and not_carried(notcarried, s.name,
+                                                          name)
+                if not entry:
+                    continue
+                entry[3] += 1
+                s.results[i] = (name, 'nc')
+                s.notcarried += 1
+                if verdict == 'fail':
+                    s.failed -= 1
+                    s.failures.remove(name)
+                else:
+                    s.skipped -= 1
+                    s.skips = [k for k in s.skips if k[0] != name]
             if s.rc is None:
                 s.problems.append('did not finish')
             elif s.kind == 'tap' and s.rc not in (0, 4) and not s.failed:
@@ -222,7 +278,8 @@ def main():
                     errors.append('%s: %s' % (s.name, p))
             t = '-' if not s.ms else '%.1fs' % (s.ms / 1000.0)
             print(fmt % (s.kind, s.name, s.passed, s.failed, s.skipped, t,
-                         status))
+                         status) +
+                  ('  %d' % s.notcarried if notcarried else ''))
             tot[0] += s.passed
             tot[1] += s.failed
             tot[2] += s.skipped
@@ -230,6 +287,15 @@ def main():
         if slow:
             print('slowest tests: ' + ', '.join(
                 '%s %.1fs' % (n, ms / 1000.0) for ms, n in slow[:5]))
+        for suite, glob, reason, hits in notcarried:
+            if not hits:
+                errors.append('stale notcarried entry %s %s: no failing or '
+                              'skipping test matches it' % (suite, glob))
+            else:
+                print('not carried: %s %s (%d): %s'
+                      % (suite, glob, hits, reason))
+        if args.fixtures:
+            fixture_table(suites)
         for s in suites:
             for name, reason in s.skips:
                 if (s.name, name) in allowed_skips:
@@ -253,7 +319,9 @@ def main():
     for e in errors:
         print('ERROR: ' + e)
     if args.mode != 'run':
-        print('%d passed, %d failed, %d skipped' % tuple(tot))
+        nc = sum(s.notcarried for s in suites)
+        print('%d passed, %d failed, %d skipped' % tuple(tot) +
+              (', %d not carried' % nc if nc else ''))
     if errors:
         print('see %s and %s' % (args.console, ' '.join(args.results)))
     return 1 if errors else 0

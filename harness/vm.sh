@@ -8,6 +8,10 @@
 #   harness/vm.sh test IMAGE INITRD   run every suite, print the table, exit
 #                                      non-zero on any failure or splat
 #   harness/vm.sh run IMAGE INITRD    run the VMM demo
+#   harness/vm.sh mainline IMAGE INITRD
+#                                      run mainline's own iommufd selftests
+#                                      (harness/plan.mainline), judged by
+#                                      harness/expected.mainline
 #
 # The kernel log goes to $BUILD/vm/console.log (ttyAMA0); the programs'
 # output to $BUILD/vm/results0.log and results1.log (virtio consoles hvc0
@@ -128,6 +132,26 @@ blocked_window_dtb() {
 	EOF
 	dtc -q -I dts -O dtb -o "$out" "$dts"
 }
+
+if [ "$mode" = mainline ]; then
+	# Mainline's own selftests (harness/mainline.sh built them into this
+	# initramfs); KUnit already ran in make test
+	dir=$vm/mainline
+	echo "vm: booting the series with $(cat "$build/mainline/version") selftests, timeout ${timeout}s"
+	start=$(date +%s)
+	set +e
+	boot "$dir" "$append kunit.enable=0 -- test /plan.mainline"
+	rc=$?
+	set -e
+	secs=$(( $(date +%s) - start ))
+	boot_failed "$dir" $rc && exit 1
+	echo "vm: guest finished in ${secs}s"
+	python3 "$top/harness/results.py" --mode test --fixtures \
+		--expect "$top/harness/expected.mainline" \
+		--console "$dir/console.log" --results "$dir/results0.log" \
+		--results "$dir/results1.log"
+	exit
+fi
 
 echo "vm: booting $(cat "$build/base.desc" 2>/dev/null) + the series ($mode), timeout ${timeout}s"
 start=$(date +%s)
