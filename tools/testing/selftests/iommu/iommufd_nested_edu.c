@@ -321,10 +321,22 @@ TEST_F(nested_guest, vste_fields)
 	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
 				  self->viommu, s1, STE1_S1CIR_WBRA, &hwpt));
 	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
-	/* V = 0 with other fields: an abort STE */
+	/* V = 0 with other fields, even ones a guest may not set: abort */
 	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
 				  self->viommu, STE0_CFG(STE_CFG_S1), 0, &hwpt));
 	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, STE0_CFG(6) | (0x1ULL << 58),
+				  (0x3ULL << 30) | (0x3ULL << 28), &hwpt));
+	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
+	/* EATS: abort (0) or translated (1); 2 and 3 are not the guest's */
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, s1, 0x1ULL << 28, &hwpt));
+	EXPECT_EQ(0, destroy(self->iommufd, hwpt));
+	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+				     self->viommu, s1, 0x2ULL << 28, &hwpt));
+	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
+				     self->viommu, s1, 0x3ULL << 28, &hwpt));
 	/* Stage-2 and nested Config belong to the host */
 	EXPECT_EQ(-EIO, nested_alloc(self->iommufd, self->edu.dev_id,
 				     self->viommu, STE0_V | STE0_CFG(6), 0,
@@ -349,10 +361,14 @@ TEST_F(nested_guest, vste_fields)
 	EXPECT_EQ(0, vste_alloc_raw(self->iommufd, self->edu.dev_id,
 				    self->viommu, 0, IOMMU_HWPT_DATA_ARM_SMMUV3,
 				    ste, 16));
-	EXPECT_EQ(-EOPNOTSUPP,
+	/* A fault queue is allowed, as in mainline: ID 0 names none */
+	EXPECT_EQ(-ENOENT,
 		  vste_alloc_raw(self->iommufd, self->edu.dev_id, self->viommu,
 				 IOMMU_HWPT_FAULT_ID_VALID,
 				 IOMMU_HWPT_DATA_ARM_SMMUV3, ste, 16));
+	EXPECT_EQ(-EOPNOTSUPP,
+		  vste_alloc_raw(self->iommufd, self->edu.dev_id, self->viommu,
+				 1U << 31, IOMMU_HWPT_DATA_ARM_SMMUV3, ste, 16));
 	EXPECT_EQ(-EINVAL,
 		  vste_alloc_raw(self->iommufd, self->edu.dev_id, self->viommu,
 				 0, IOMMU_HWPT_DATA_VTD_S1, ste, 16));
@@ -419,6 +435,54 @@ TEST_F(nested_guest, stage1_dma)
 			     EDU_DMA_MASK, PG, true, false, TIMEOUT_MS));
 	EXPECT_EQ(0, memcmp(snap, self->guest, GUEST_PAGES * PG));
 	free(snap);
+}
+
+/*
+ * As in mainline: a device attaches to a stage-1 vSTE only once it has a
+ * vDEVICE on the vIOMMU (-ENOENT before), while abort and bypass vSTEs need
+ * none; and unbinding the device destroys its vDEVICE (a later
+ * IOMMU_DESTROY of it: -ENOENT).
+ */
+TEST_F(nested_guest, vdevice_needed)
+{
+	uint32_t s1 = 0, abrt = 0, byp = 0, pt, vdev = 0;
+
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu,
+				  STE0_V | STE0_CFG(STE_CFG_S1) |
+				  (GUEST_IPA + PG_CD * PG), 0, &s1));
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, STE0_V | STE0_CFG(STE_CFG_ABORT),
+				  0, &abrt));
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, STE0_V | STE0_CFG(STE_CFG_BYPASS),
+				  0, &byp));
+	ASSERT_EQ(0, destroy(self->iommufd, self->vdev));
+	self->vdev = 0;
+
+	pt = s1;
+	EXPECT_EQ(-ENOENT, edu_attach(&self->edu, &pt));
+	pt = byp;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	/* A replace to stage 1 is refused too, leaving bypass in place */
+	pt = s1;
+	EXPECT_EQ(-ENOENT, edu_attach(&self->edu, &pt));
+	pt = abrt;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+
+	ASSERT_EQ(0, vdevice_alloc(self->iommufd, self->viommu,
+				   self->edu.dev_id, 0x8, &vdev));
+	pt = s1;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+
+	/* Unbinding the device takes its vDEVICE along */
+	edu_close(&self->edu);
+	EXPECT_EQ(-ENOENT, destroy(self->iommufd, vdev));
+	EXPECT_EQ(0, destroy(self->iommufd, s1));
+	EXPECT_EQ(0, destroy(self->iommufd, abrt));
+	EXPECT_EQ(0, destroy(self->iommufd, byp));
+	/* The vIOMMU is free to go: nothing holds it any more */
+	EXPECT_EQ(0, destroy(self->iommufd, self->viommu));
 }
 
 /*
