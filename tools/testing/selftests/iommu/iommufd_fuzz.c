@@ -41,6 +41,7 @@
 #define MAPS_MAX	32
 #define FDS_MAX		8
 #define DEVS_MAX	8		/* mock devices the fuzzer may add */
+#define FILE_PAGES	64		/* the memfd IOMMU_IOAS_MAP_FILE maps */
 #define HIST_MAX	256		/* errno buckets, last is "other" */
 #define REGION_PAGES	16		/* each buffer and each guard */
 #define ARG_SLOT	256		/* the ioctl struct ends its page */
@@ -70,7 +71,11 @@ enum {
 	C_HWPT_GET_DIRTY_BITMAP, C_HWPT_INVALIDATE, C_FAULT_QUEUE_ALLOC,
 	C_MOCK_DOMAIN_FLAGS, C_MOCK_DOMAIN_REPLACE, C_CREATE_ACCESS,
 	C_ACCESS_PAGES, C_ACCESS_RW, C_ACCESS_REPLACE_IOAS, C_DIRTY,
-	C_VIOMMU_ALLOC, C_VDEVICE_ALLOC, C_DEV_CHECK_CACHE, NCMD
+	C_VIOMMU_ALLOC, C_VDEVICE_ALLOC, C_DEV_CHECK_CACHE,
+#ifdef IOMMU_IOAS_MAP_FILE
+	C_IOAS_MAP_FILE,
+#endif
+	NCMD
 };
 
 union arg {
@@ -81,6 +86,9 @@ union arg {
 	struct iommu_ioas_copy copy;
 	struct iommu_ioas_iova_ranges ranges;
 	struct iommu_ioas_map map;
+#ifdef IOMMU_IOAS_MAP_FILE
+	struct iommu_ioas_map_file map_file;
+#endif
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
 	struct iommu_vfio_ioas vfio;
@@ -148,6 +156,9 @@ static const struct cmd_desc cmds[NCMD] = {
 	CMD(VIOMMU_ALLOC, iommu_viommu_alloc, END(viommu.out_viommu_id), 0, 4),
 	CMD(VDEVICE_ALLOC, iommu_vdevice_alloc, END(vdev.virt_id), 0, 4),
 	TCMD(DEV_CHECK_CACHE, 0, 1),
+#ifdef IOMMU_IOAS_MAP_FILE
+	CMD(IOAS_MAP_FILE, iommu_ioas_map_file, END(map_file.iova), 0, 6),
+#endif
 };
 
 struct mapping {
@@ -158,6 +169,7 @@ struct mapping {
 struct fuzz {
 	__u64 rng, psz, region;
 	int fd;
+	int mfd;			/* a memfd of FILE_PAGES pages */
 	char *arena, *arena_end, *mapbuf, *scratch, *argpage;
 	char *lim[4];			/* ends of the guards */
 	union arg *arg, in;
@@ -467,6 +479,22 @@ static void gen(struct fuzz *f, unsigned int c, union arg *a)
 			       (r & 1 ? IOMMU_IOAS_MAP_FIXED_IOVA : 0);
 		a->map.iova = pick_iova(f) & -p;
 		break;
+#ifdef IOMMU_IOAS_MAP_FILE
+	case C_IOAS_MAP_FILE:
+		a->map_file.ioas_id = pick_id(f, KM(K_IOAS));
+		/* mostly the memfd; else no fd, or the iommufd itself */
+		a->map_file.fd = r < 7 ? f->mfd : r < 8 ? -1 : r < 9 ? f->fd :
+			(int)rnd(f, 64);
+		a->map_file.start = chance(f, 80) ?
+			rnd(f, FILE_PAGES + 2) * p : rnd64(f);
+		a->map_file.length = chance(f, 80) ?
+			(rnd(f, FILE_PAGES) + 1) * p : pick_len(f);
+		a->map_file.flags = IOMMU_IOAS_MAP_READABLE |
+				    (r < 8 ? IOMMU_IOAS_MAP_WRITEABLE : 0) |
+				    (r & 1 ? IOMMU_IOAS_MAP_FIXED_IOVA : 0);
+		a->map_file.iova = pick_iova(f) & -p;
+		break;
+#endif
 	case C_IOAS_UNMAP:
 		a->unmap.ioas_id = m && r < 6 ? m->ioas :
 						pick_id(f, KM(K_IOAS));
@@ -605,6 +633,13 @@ static void fix(struct fuzz *f, unsigned int c, union arg *a)
 	case C_IOAS_MAP:
 		sanitize_range(f, &a->map.user_va, &a->map.length);
 		break;
+#ifdef IOMMU_IOAS_MAP_FILE
+	case C_IOAS_MAP_FILE:		/* a few pages past the file at most */
+		if (a->map_file.length > (FILE_PAGES + 4) * f->psz &&
+		    a->map_file.length < ~0UL)
+			a->map_file.length = (FILE_PAGES + 4) * f->psz;
+		break;
+#endif
 	case C_HWPT_GET_DIRTY_BITMAP:	/* walked, unless it wraps */
 		if (a->get_dirty.length > DIRTY_LEN_MAX &&
 		    !__builtin_add_overflow(a->get_dirty.iova,
@@ -647,6 +682,12 @@ static void done(struct fuzz *f, unsigned int c, const union arg *in,
 		maps_add(f, in->map.ioas_id, out->map.iova, in->map.length,
 			 in->map.user_va);
 		break;
+#ifdef IOMMU_IOAS_MAP_FILE
+	case C_IOAS_MAP_FILE:
+		maps_add(f, in->map_file.ioas_id, out->map_file.iova,
+			 in->map_file.length, 0);
+		break;
+#endif
 	case C_IOAS_UNMAP:
 		maps_del(f, in->unmap.ioas_id, in->unmap.iova,
 			 in->unmap.length);
@@ -912,6 +953,7 @@ FIXTURE_SETUP(iommufd_fuzz)
 	char *p;
 	int rc;
 
+	f->mfd = -1;
 	f->psz = sysconf(_SC_PAGE_SIZE);
 	PAGE_SIZE = f->psz;
 	r = REGION_PAGES * f->psz;
@@ -937,6 +979,9 @@ FIXTURE_SETUP(iommufd_fuzz)
 	memset(f->scratch, 0, r);
 	memset(f->argpage, 0, f->psz);
 
+	f->mfd = memfd_create("fuzz", 0);
+	ASSERT_LE(0, f->mfd);
+	ASSERT_EQ(0, ftruncate(f->mfd, FILE_PAGES * f->psz));
 	f->fd = open("/dev/iommu", O_RDWR);
 	self->fd = f->fd;
 	if (self->fd < 0)
@@ -1001,6 +1046,8 @@ FIXTURE_TEARDOWN(iommufd_fuzz)
 	}
 	close(fd);
 	munmap(f->arena, f->arena_end - f->arena);
+	if (f->mfd >= 0)
+		close(f->mfd);
 }
 
 TEST_F(iommufd_fuzz, ioctls)

@@ -121,6 +121,50 @@ TEST_F(nested_edu, hw_info)
 		EXPECT_EQ(0, big[i]);
 }
 
+/* GET_HW_INFO with IOMMU_HW_INFO_FLAG_INPUT_TYPE: the SMMUv3 type only */
+static int get_hw_info_type(int iommufd, uint32_t dev_id, uint32_t flags,
+			    uint32_t in_type, uint32_t *out_type)
+{
+	struct iommu_hw_info_arm_smmuv3 info;
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = dev_id,
+		.data_len = sizeof(info),
+		.data_uptr = (uintptr_t)&info,
+		.in_data_type = in_type,
+	};
+
+	if (ioctl(iommufd, IOMMU_GET_HW_INFO, &cmd))
+		return -errno;
+	*out_type = cmd.out_data_type;
+	return 0;
+}
+
+TEST_F(nested_edu, hw_info_input_type)
+{
+	uint32_t in = IOMMU_HW_INFO_FLAG_INPUT_TYPE, type = 0;
+
+	ASSERT_EQ(0, get_hw_info_type(self->iommufd, self->edu.dev_id, in,
+				      IOMMU_HW_INFO_TYPE_ARM_SMMUV3, &type));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_ARM_SMMUV3, type);
+	type = 0;
+	ASSERT_EQ(0, get_hw_info_type(self->iommufd, self->edu.dev_id, in,
+				      IOMMU_HW_INFO_TYPE_DEFAULT, &type));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_ARM_SMMUV3, type);
+	EXPECT_EQ(-EOPNOTSUPP,
+		  get_hw_info_type(self->iommufd, self->edu.dev_id, in,
+				   IOMMU_HW_INFO_TYPE_INTEL_VTD, &type));
+	/* Without the flag the input is not looked at */
+	type = 0;
+	ASSERT_EQ(0, get_hw_info_type(self->iommufd, self->edu.dev_id, 0,
+				      IOMMU_HW_INFO_TYPE_INTEL_VTD, &type));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_ARM_SMMUV3, type);
+	EXPECT_EQ(-EOPNOTSUPP,
+		  get_hw_info_type(self->iommufd, self->edu.dev_id, 1U << 1,
+				   IOMMU_HW_INFO_TYPE_DEFAULT, &type));
+}
+
 /*
  * IOMMU_HWPT_ALLOC_NEST_PARENT: a stage-2 domain, which the device can use
  * on its own too: DMA and MSIs go through it.

@@ -99,6 +99,88 @@ TEST_F(vfio_edu, dma_round_trip)
 				    TEST_BUF_SIZE));
 }
 
+#ifdef IOMMU_IOAS_MAP_FILE
+/* IOMMU_IOAS_MAP_FILE of [start, start + length) of @mfd at @iova */
+static int map_file(int iommufd, uint32_t ioas_id, int mfd, uint64_t start,
+		    uint64_t length, uint64_t iova)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas_id,
+		.fd = mfd,
+		.start = start,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(iommufd, IOMMU_IOAS_MAP_FILE, &cmd) ? -errno : 0;
+}
+
+/*
+ * Guest RAM as a VMM backs it with a memfd (QEMU's memory-backend-memfd):
+ * mapped with IOMMU_IOAS_MAP_FILE from an offset in the file, with no user
+ * address involved, the device DMAs into it and its completion MSI
+ * arrives.  The file mapping outlives the VMM's own mapping of the memfd.
+ */
+TEST_F(vfio_edu, map_file_dma)
+{
+	size_t size = 4 * TEST_BUF_SIZE;
+	uint8_t *mem, *src, *dst;
+	int mfd, efd;
+
+	mfd = memfd_create("guest-ram", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, size));
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	/* The mapping covers the file's second quarter only */
+	src = mem + TEST_BUF_SIZE;
+	dst = src + 2 * DMA_LEN;
+	fill_pattern(src, DMA_LEN, 0x3c);
+	memset(dst, 0, DMA_LEN);
+	ASSERT_EQ(0, map_file(self->iommufd, self->ioas_id, mfd, TEST_BUF_SIZE,
+			      TEST_BUF_SIZE, TEST_IOVA));
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, edu_set_msi(&self->edu, efd));
+	ASSERT_EQ(0, edu_dma(&self->edu, TEST_IOVA, DMA_LEN, false, false,
+			     TIMEOUT_MS));
+	ASSERT_EQ(0, edu_dma(&self->edu, TEST_IOVA + 2 * DMA_LEN, DMA_LEN,
+			     true, true, TIMEOUT_MS));
+	ASSERT_EQ(1, edu_wait_eventfd(efd, TIMEOUT_MS));
+	edu_write32(&self->edu, EDU_REG_IRQ_ACK, 0x100);
+	EXPECT_EQ(0, memcmp(src, dst, DMA_LEN));
+
+	/* Without the VMM's mapping the pages stay, through the file */
+	ASSERT_EQ(0, munmap(mem, size));
+	ASSERT_EQ(0, edu_dma(&self->edu, TEST_IOVA + 2 * DMA_LEN, DMA_LEN,
+			     false, false, TIMEOUT_MS));
+	ASSERT_EQ(0, edu_dma(&self->edu, TEST_IOVA + DMA_LEN, DMA_LEN,
+			     true, true, TIMEOUT_MS));
+	ASSERT_EQ(1, edu_wait_eventfd(efd, TIMEOUT_MS));
+	edu_write32(&self->edu, EDU_REG_IRQ_ACK, 0x100);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	EXPECT_EQ(0, memcmp(mem + TEST_BUF_SIZE, mem + TEST_BUF_SIZE + DMA_LEN,
+			    DMA_LEN));
+	ASSERT_EQ(0, munmap(mem, size));
+	/* Nor without its fd: the IOAS holds the file */
+	ASSERT_EQ(0, close(mfd));
+	ASSERT_EQ(0, edu_dma(&self->edu, TEST_IOVA, DMA_LEN, false, true,
+			     TIMEOUT_MS));
+	ASSERT_EQ(1, edu_wait_eventfd(efd, TIMEOUT_MS));
+	edu_write32(&self->edu, EDU_REG_IRQ_ACK, 0x100);
+
+	ASSERT_EQ(0, edu_set_msi(&self->edu, -1));
+	close(efd);
+	ASSERT_EQ(0, edu_ioas_unmap(self->iommufd, self->ioas_id, TEST_IOVA,
+				    TEST_BUF_SIZE));
+}
+#endif
+
 /* MSI through the doorbell: raised by software and by DMA completion. */
 TEST_F(vfio_edu, msi_delivery)
 {
