@@ -7,8 +7,9 @@
  * Lifetimes: a vIOMMU holds its nest parent HWPT; each vDEVICE holds its
  * vIOMMU.  A vDEVICE does not hold its device: devices are unbound by
  * their kernel driver (VFIO) whenever user space closes them, so unbinding
- * cuts the link instead, and the vDEVICE lingers, keeping only its ID,
- * until user space destroys it.
+ * destroys the device's vDEVICE, as in mainline: its virt_id is free
+ * again, and its object ID stays taken (a tombstone) so that a later
+ * IOMMU_DESTROY of it gets -ENOENT.
  */
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
@@ -151,6 +152,33 @@ void iommufd_vdevice_destroy(struct iommufd_object *obj)
 	xa_erase(&viommu->vdevs, (unsigned long)vdev->virt_id);
 	mutex_unlock(&ictx->viommu_lock);
 	refcount_dec(&viommu->obj.users);
+}
+
+/*
+ * The device is about to be unbound: destroy its vDEVICE, if user space has
+ * not.  If user space is destroying it right now, or holds it for a moment
+ * (the tombstone gets -EBUSY), iommufd_device_drop_vdevice() cuts the link
+ * instead and the vDEVICE goes with user space's IOMMU_DESTROY or close.
+ */
+void iommufd_device_destroy_vdevice(struct iommufd_device *idev)
+{
+	struct iommufd_ctx *ictx = idev->ictx;
+	struct iommufd_object *obj = NULL;
+	bool held = false;
+
+	mutex_lock(&ictx->viommu_lock);
+	/* Only a finalized vDEVICE is found by its ID */
+	if (idev->vdev)
+		obj = iommufd_get_object(ictx, idev->vdev->obj.id,
+					 IOMMUFD_OBJ_VDEVICE);
+	if (!IS_ERR_OR_NULL(obj)) {
+		held = obj == &idev->vdev->obj &&
+		       refcount_inc_not_zero(&obj->users);
+		iommufd_put_object(ictx, obj);
+	}
+	mutex_unlock(&ictx->viommu_lock);
+	if (held)
+		iommufd_object_tombstone_user(ictx, obj);
 }
 
 /* The device is being unbound: its vDEVICE, if any, lets go of it */

@@ -156,20 +156,29 @@ static const struct iommu_domain_ops arm_smmu_nested_ops = {
 	.free = arm_smmu_domain_nested_free,
 };
 
-/* Only the fields mainline accepts, and Config abort, bypass or stage 1 */
-static int arm_smmu_validate_vste(const struct iommu_hwpt_arm_smmuv3 *arg)
+/*
+ * As mainline: an invalid vSTE (V = 0) aborts, whatever else it holds (it
+ * is cleared); a valid one has only the fields mainline accepts, Config
+ * abort, bypass or stage 1, and EATS abort or translated.  -EIO otherwise.
+ */
+static int arm_smmu_validate_vste(struct iommu_hwpt_arm_smmuv3 *arg)
 {
 	u64 ste0 = le64_to_cpu(arg->ste[0]);
 	u64 ste1 = le64_to_cpu(arg->ste[1]);
-	unsigned int cfg;
+	unsigned int cfg, eats;
 
+	if (!(ste0 & STRTAB_STE_0_V)) {
+		memset(arg->ste, 0, sizeof(arg->ste));
+		return 0;
+	}
 	if ((ste0 & ~VSTE_0_ALLOWED) || (ste1 & ~VSTE_1_ALLOWED))
 		return -EIO;
-	if (!(ste0 & STRTAB_STE_0_V))
-		return 0;
 	cfg = FIELD_GET(STRTAB_STE_0_CFG, ste0);
 	if (cfg != STRTAB_STE_0_CFG_ABORT && cfg != STRTAB_STE_0_CFG_BYPASS &&
 	    cfg != STRTAB_STE_0_CFG_S1_TRANS)
+		return -EIO;
+	eats = FIELD_GET(STRTAB_STE_1_EATS, ste1);
+	if (eats != STRTAB_STE_1_EATS_ABT && eats != STRTAB_STE_1_EATS_TRANS)
 		return -EIO;
 	return 0;
 }
@@ -397,9 +406,25 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 	return ret;
 }
 
+/*
+ * A device attaches to a translating vSTE only with its vDEVICE (the guest's
+ * stream ID for its CD and ATC invalidations); abort and bypass vSTEs are
+ * what a guest uses before it knows the device, as in mainline.
+ */
+static bool arm_vsmmu_needs_vdevice(struct iommufd_viommu_drv *viommu,
+				    struct iommu_domain *domain)
+{
+	struct arm_smmu_nested_domain *nested = to_smmu_nested_domain(domain);
+	unsigned int cfg = FIELD_GET(STRTAB_STE_0_CFG,
+				     le64_to_cpu(nested->ste[0]));
+
+	return cfg != STRTAB_STE_0_CFG_ABORT && cfg != STRTAB_STE_0_CFG_BYPASS;
+}
+
 const struct iommufd_viommu_ops arm_vsmmu_ops = {
 	.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
 	.init = arm_vsmmu_init,
 	.alloc_domain_nested = arm_vsmmu_alloc_domain_nested,
 	.cache_invalidate = arm_vsmmu_cache_invalidate,
+	.needs_vdevice = arm_vsmmu_needs_vdevice,
 };
