@@ -167,7 +167,8 @@ void iommufd_device_destroy_vdevice(struct iommufd_device *idev)
 	bool held = false;
 
 	mutex_lock(&ictx->viommu_lock);
-	/* Only a finalized vDEVICE is found by its ID */
+	/* No vDEVICE may be made for the device from now on */
+	idev->vdev_closed = true;
 	if (idev->vdev)
 		obj = iommufd_get_object(ictx, idev->vdev->obj.id,
 					 IOMMUFD_OBJ_VDEVICE);
@@ -227,7 +228,21 @@ int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	vdev->viommu = viommu;
 	vdev->virt_id = cmd->virt_id;
 
+	/* Nothing to undo but the allocation if user space cannot be told */
+	cmd->out_vdevice_id = vdev->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_abort;
+
+	/*
+	 * Published under viommu_lock, so that an unbind of the device
+	 * either sees the vDEVICE (and destroys it) or is seen here
+	 */
 	mutex_lock(&ictx->viommu_lock);
+	if (idev->vdev_closed) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
 	if (idev->vdev) {
 		rc = -EEXIST;
 		goto out_unlock;
@@ -239,19 +254,13 @@ int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	vdev->idev = idev;
 	idev->vdev = vdev;
 	refcount_inc(&viommu->obj.users);
-	mutex_unlock(&ictx->viommu_lock);
-
-	cmd->out_vdevice_id = vdev->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ictx, &vdev->obj);
-		goto out_put_idev;
-	}
 	iommufd_object_finalize(ictx, &vdev->obj);
+	mutex_unlock(&ictx->viommu_lock);
 	goto out_put_idev;
 
 out_unlock:
 	mutex_unlock(&ictx->viommu_lock);
+out_abort:
 	iommufd_object_abort(ictx, &vdev->obj);
 	if (rc == -EBUSY)
 		rc = -EEXIST;
