@@ -89,11 +89,27 @@ boot_failed() {
 	return 1
 }
 
-# results DIR EXPECTED: the table of one boot's results; its verdict
+# run_boot DIR APPEND [QEMU ARGS...]: one timed boot; exits if it did not
+# finish
+run_boot() {
+	local dir=$1 start rc
+	start=$(date +%s)
+	set +e
+	boot "$@"
+	rc=$?
+	set -e
+	boot_failed "$dir" $rc && exit 1
+	echo "vm: guest finished in $(( $(date +%s) - start ))s"
+}
+
+# results DIR EXPECTED [ARGS...]: the table of one boot's results; its
+# verdict
 results() {
-	python3 "$top/harness/results.py" --mode "$mode" --expect "$2" \
-		--console "$1/console.log" --results "$1/results0.log" \
-		--results "$1/results1.log"
+	local dir=$1 expect=$2
+	shift 2
+	python3 "$top/harness/results.py" --mode "$mode" --expect "$expect" \
+		--console "$dir/console.log" --results "$dir/results0.log" \
+		--results "$dir/results1.log" "$@"
 }
 
 # The device tree of the second test boot: QEMU's own, plus a firmware
@@ -138,30 +154,13 @@ if [ "$mode" = mainline ]; then
 	# initramfs); KUnit already ran in make test
 	dir=$vm/mainline
 	echo "vm: booting the series with $(cat "$build/mainline/version") selftests, timeout ${timeout}s"
-	start=$(date +%s)
-	set +e
-	boot "$dir" "$append kunit.enable=0 -- test /plan.mainline"
-	rc=$?
-	set -e
-	secs=$(( $(date +%s) - start ))
-	boot_failed "$dir" $rc && exit 1
-	echo "vm: guest finished in ${secs}s"
-	python3 "$top/harness/results.py" --mode test --fixtures \
-		--expect "$top/harness/expected.mainline" \
-		--console "$dir/console.log" --results "$dir/results0.log" \
-		--results "$dir/results1.log"
+	run_boot "$dir" "$append kunit.enable=0 -- test /plan.mainline"
+	mode=test results "$dir" "$top/harness/expected.mainline" --fixtures
 	exit
 fi
 
 echo "vm: booting $(cat "$build/base.desc" 2>/dev/null) + the series ($mode), timeout ${timeout}s"
-start=$(date +%s)
-set +e
-boot "$vm" "$append -- $mode"
-rc=$?
-set -e
-secs=$(( $(date +%s) - start ))
-boot_failed "$vm" $rc && exit 1
-echo "vm: guest finished in ${secs}s"
+run_boot "$vm" "$append -- $mode"
 
 if [ "$mode" != test ]; then
 	results "$vm" "$top/harness/expected"
@@ -174,14 +173,7 @@ results "$vm" "$top/harness/expected" || verdict=1
 dir=$vm/blocked-window
 blocked_window_dtb "$dir/blocked.dtb"
 echo "vm: booting again with a device tree that reserves the software MSI window for virtio-rng"
-start=$(date +%s)
-set +e
-boot "$dir" "$append kunit.enable=0 -- test /plan.blocked-window" \
+run_boot "$dir" "$append kunit.enable=0 -- test /plan.blocked-window" \
 	-dtb "$dir/blocked.dtb"
-rc=$?
-set -e
-secs=$(( $(date +%s) - start ))
-boot_failed "$dir" $rc && exit 1
-echo "vm: guest finished in ${secs}s"
 results "$dir" "$top/harness/expected.blocked-window" || verdict=1
 exit $verdict
