@@ -75,6 +75,9 @@ enum {
 #ifdef IOMMU_IOAS_MAP_FILE
 	C_IOAS_MAP_FILE,
 #endif
+#ifdef IOMMU_IOAS_CHANGE_PROCESS
+	C_IOAS_CHANGE_PROCESS,
+#endif
 	NCMD
 };
 
@@ -100,6 +103,9 @@ union arg {
 	struct iommu_fault_alloc fault;
 	struct iommu_viommu_alloc viommu;
 	struct iommu_vdevice_alloc vdev;
+#ifdef IOMMU_IOAS_CHANGE_PROCESS
+	struct iommu_ioas_change_process change;
+#endif
 	struct iommu_test_cmd t;
 	__u8 raw[ARG_SLOT];
 };
@@ -158,6 +164,10 @@ static const struct cmd_desc cmds[NCMD] = {
 	TCMD(DEV_CHECK_CACHE, 0, 1),
 #ifdef IOMMU_IOAS_MAP_FILE
 	CMD(IOAS_MAP_FILE, iommu_ioas_map_file, END(map_file.iova), 0, 6),
+#endif
+#ifdef IOMMU_IOAS_CHANGE_PROCESS
+	CMD(IOAS_CHANGE_PROCESS, iommu_ioas_change_process,
+	    END(change.__reserved), 0, 1),
 #endif
 };
 
@@ -493,6 +503,11 @@ static void gen(struct fuzz *f, unsigned int c, union arg *a)
 				    (r < 8 ? IOMMU_IOAS_MAP_WRITEABLE : 0) |
 				    (r & 1 ? IOMMU_IOAS_MAP_FIXED_IOVA : 0);
 		a->map_file.iova = pick_iova(f) & -p;
+		break;
+#endif
+#ifdef IOMMU_IOAS_CHANGE_PROCESS
+	case C_IOAS_CHANGE_PROCESS:	/* EINVAL while user VA maps exist */
+		a->change.__reserved = r < 9 ? 0 : rnd(f, 4);
 		break;
 #endif
 	case C_IOAS_UNMAP:

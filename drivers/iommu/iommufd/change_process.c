@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS: the calling process takes over the charge for
+ * all memory an iommufd has pinned through file mappings (VMM live update).
+ */
+#include <linux/cred.h>
+#include <linux/rwsem.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/task.h>
+#include <linux/sched/user.h>
+#include <linux/xarray.h>
+
+#include "io_pagetable.h"
+#include "iommufd_private.h"
+
+#define CP_ACCOUNT_MODES (IOPT_PAGES_ACCOUNT_MM + 1)
+
+/*
+ * Every path that charges, uncharges or reads the owner of an iopt_pages
+ * reaches it through an area while holding the iova_rwsem of the area's
+ * IOAS, and an iopt_pages can back areas of several IOAS (IOMMU_IOAS_COPY).
+ * Holding the iova_rwsem of every IOAS for write therefore leaves this
+ * command alone with every iopt_pages of the context.
+ *
+ * ioas_creation_lock, taken for write first, keeps another IOAS from being
+ * published during the walk and is the outer lock lockdep needs to accept
+ * many rwsems of one class held at once; only one task can hold the set.
+ */
+static void cp_unlock_all(struct iommufd_ctx *ictx, struct xarray *locked)
+{
+	struct iommufd_ioas *ioas;
+	unsigned long id;
+
+	xa_for_each(locked, id, ioas) {
+		up_write(&ioas->iopt.iova_rwsem);
+		iommufd_put_object(ictx, &ioas->obj);
+	}
+	xa_destroy(locked);
+	up_write(&ictx->ioas_creation_lock);
+}
+
+static int cp_lock_all(struct iommufd_ctx *ictx, struct xarray *locked)
+{
+	struct iommufd_object *obj;
+	unsigned long id;
+	int rc;
+
+	down_write(&ictx->ioas_creation_lock);
+	xa_lock(&ictx->objects);
+	xa_for_each(&ictx->objects, id, obj) {
+		struct iommufd_ioas *ioas;
+
+		/* Under xa_lock an object cannot be freed under us */
+		if (obj->type != IOMMUFD_OBJ_IOAS || !iommufd_lock_obj(obj))
+			continue;
+		xa_unlock(&ictx->objects);
+
+		ioas = container_of(obj, struct iommufd_ioas, obj);
+		rc = xa_insert(locked, id, ioas, GFP_KERNEL);
+		if (rc) {
+			iommufd_put_object(ictx, obj);
+			cp_unlock_all(ictx, locked);
+			return rc;
+		}
+		down_write_nest_lock(&ioas->iopt.iova_rwsem,
+				     &ictx->ioas_creation_lock);
+		xa_lock(&ictx->objects);
+	}
+	xa_unlock(&ictx->objects);
+	return 0;
+}
+
+#define for_each_locked_area(_locked, _id, _ioas, _area)                     \
+	xa_for_each(_locked, _id, _ioas)                                     \
+		for (_area = iopt_area_iter_first(&(_ioas)->iopt, 0,          \
+						  ULONG_MAX);                 \
+		     _area;                                                   \
+		     _area = iopt_area_iter_next(_area, 0, ULONG_MAX))
+
+/*
+ * Whether the charge of pages belongs to another owner than the caller.
+ * pinned_vm is kept in the mm in every mode, so a change of mm always
+ * moves the charge; USER mode also charges the user's locked_vm.
+ */
+static bool cp_owner_differs(struct iopt_pages *pages)
+{
+	if (pages->source_mm != current->mm)
+		return true;
+	return pages->account_mode == IOPT_PAGES_ACCOUNT_USER &&
+	       pages->source_user != current_user();
+}
+
+/* Charge npinned[mode] pages in each mode to the calling process */
+static int cp_charge_current(const unsigned long *npinned)
+{
+	struct iopt_pages caller = {
+		.source_mm = current->mm,
+		.source_task = current->group_leader,
+		.source_user = current_user(),
+	};
+	int mode;
+	int rc;
+
+	for (mode = 0; mode != CP_ACCOUNT_MODES; mode++) {
+		if (!npinned[mode])
+			continue;
+		caller.account_mode = mode;
+		rc = iopt_pages_charge(&caller, npinned[mode], true);
+		if (rc)
+			goto err_uncharge;
+	}
+	return 0;
+
+err_uncharge:
+	while (mode--) {
+		if (!npinned[mode])
+			continue;
+		caller.account_mode = mode;
+		iopt_pages_charge(&caller, npinned[mode], false);
+	}
+	return rc;
+}
+
+static void cp_set_owner(struct iopt_pages *pages)
+{
+	struct task_struct *old_task = pages->source_task;
+	struct user_struct *old_user = pages->source_user;
+	struct mm_struct *old_mm = pages->source_mm;
+
+	mmgrab(current->mm);
+	pages->source_mm = current->mm;
+	get_task_struct(current->group_leader);
+	pages->source_task = current->group_leader;
+	pages->source_user = get_uid(current_user());
+
+	mmdrop(old_mm);
+	put_task_struct(old_task);
+	free_uid(old_user);
+}
+
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	unsigned long npinned[CP_ACCOUNT_MODES] = {};
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommufd_ioas *ioas;
+	struct iopt_area *area;
+	struct xarray locked;
+	unsigned long id;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	xa_init(&locked);
+	rc = cp_lock_all(ictx, &locked);
+	if (rc)
+		return rc;
+
+	for_each_locked_area(&locked, id, ioas, area) {
+		/* An area without pages is half made or half unmapped */
+		if (!area->pages) {
+			rc = -EBUSY;
+			goto out_unlock;
+		}
+		/* A user VA mapping belongs to its mm; it cannot move */
+		if (!area->pages->file) {
+			rc = -EINVAL;
+			goto out_unlock;
+		}
+	}
+
+	/*
+	 * Sum what each iopt_pages has charged to another owner.  With all
+	 * the locks held nothing pins or unpins, so last_npinned equals
+	 * npinned; it is cleared here so that pages reached through several
+	 * areas count once, and set back by the uncharge below or on error.
+	 */
+	for_each_locked_area(&locked, id, ioas, area) {
+		struct iopt_pages *pages = area->pages;
+
+		if (!cp_owner_differs(pages))
+			continue;
+		npinned[pages->account_mode] += pages->last_npinned;
+		pages->last_npinned = 0;
+	}
+
+	rc = cp_charge_current(npinned);
+	if (rc) {
+		for_each_locked_area(&locked, id, ioas, area)
+			area->pages->last_npinned = area->pages->npinned;
+		goto out_unlock;
+	}
+
+	for_each_locked_area(&locked, id, ioas, area) {
+		struct iopt_pages *pages = area->pages;
+
+		if (!cp_owner_differs(pages))
+			continue;
+		/*
+		 * This only fails in IOPT_PAGES_ACCOUNT_MM mode once the old
+		 * mm has exited, and its locked_vm went with it.
+		 */
+		if (iopt_pages_charge(pages, pages->npinned, false))
+			pages->last_npinned = pages->npinned;
+		cp_set_owner(pages);
+	}
+
+out_unlock:
+	cp_unlock_all(ictx, &locked);
+	return rc;
+}
