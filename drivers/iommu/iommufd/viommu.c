@@ -23,8 +23,9 @@ void iommufd_viommu_destroy(struct iommufd_object *obj)
 
 	if (viommu->ops->destroy)
 		viommu->ops->destroy(&viommu->drv);
-	/* vDEVICEs hold references: none is left */
+	/* vDEVICEs and vEVENTQs hold references: none is left */
 	WARN_ON(!xa_empty(&viommu->vdevs));
+	WARN_ON(!list_empty(&viommu->veventqs));
 	xa_destroy(&viommu->vdevs);
 	refcount_dec(&viommu->hwpt->common.obj.users);
 }
@@ -62,6 +63,32 @@ int iommufd_viommu_invalidate(struct iommufd_viommu *viommu,
 	mutex_lock(&viommu->ictx->viommu_lock);
 	rc = viommu->ops->cache_invalidate(&viommu->drv, array);
 	mutex_unlock(&viommu->ictx->viommu_lock);
+	return rc;
+}
+
+/*
+ * iommufd_viommu_drv.get_virt_id: a vDEVICE's virt_id by its device.  The
+ * xarray's own lock keeps each vDEVICE in it alive (they are erased before
+ * they are freed); vdev->dev is only compared.
+ */
+static int viommu_get_virt_id(struct iommufd_viommu_drv *drv,
+			      struct device *dev, u64 *virt_id)
+{
+	struct iommufd_viommu *viommu =
+		container_of(drv, struct iommufd_viommu, drv);
+	struct iommufd_vdevice *vdev;
+	unsigned long index;
+	int rc = -ENOENT;
+
+	xa_lock(&viommu->vdevs);
+	xa_for_each(&viommu->vdevs, index, vdev) {
+		if (READ_ONCE(vdev->dev) == dev) {
+			*virt_id = vdev->virt_id;
+			rc = 0;
+			break;
+		}
+	}
+	xa_unlock(&viommu->vdevs);
 	return rc;
 }
 
@@ -111,6 +138,10 @@ int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	viommu->drv.parent = hwpt->common.domain;
 	viommu->drv.iommu_dev = idev->dev->iommu->iommu_dev;
 	viommu->drv.find_dev = viommu_find_dev;
+	viommu->drv.get_virt_id = viommu_get_virt_id;
+	viommu->drv.report_event = iommufd_viommu_report_event;
+	spin_lock_init(&viommu->veventqs_lock);
+	INIT_LIST_HEAD(&viommu->veventqs);
 
 	rc = ops->init(&viommu->drv, idev->dev);
 	if (rc)
@@ -188,8 +219,10 @@ void iommufd_device_drop_vdevice(struct iommufd_device *idev)
 	struct iommufd_ctx *ictx = idev->ictx;
 
 	mutex_lock(&ictx->viommu_lock);
-	if (idev->vdev)
+	if (idev->vdev) {
 		idev->vdev->idev = NULL;
+		WRITE_ONCE(idev->vdev->dev, NULL);
+	}
 	idev->vdev = NULL;
 	mutex_unlock(&ictx->viommu_lock);
 }
@@ -247,6 +280,7 @@ int iommufd_vdevice_alloc_ioctl(struct iommufd_ucmd *ucmd)
 		rc = -EEXIST;
 		goto out_unlock;
 	}
+	vdev->dev = idev->dev;
 	rc = xa_insert(&viommu->vdevs, (unsigned long)cmd->virt_id, vdev,
 		       GFP_KERNEL);
 	if (rc)		/* -EBUSY: the ID is taken */

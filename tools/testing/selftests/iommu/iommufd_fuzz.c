@@ -78,6 +78,9 @@ enum {
 #ifdef IOMMU_IOAS_CHANGE_PROCESS
 	C_IOAS_CHANGE_PROCESS,
 #endif
+#ifdef IOMMU_VEVENTQ_ALLOC
+	C_VEVENTQ_ALLOC, C_TRIGGER_VEVENT,
+#endif
 	NCMD
 };
 
@@ -105,6 +108,9 @@ union arg {
 	struct iommu_vdevice_alloc vdev;
 #ifdef IOMMU_IOAS_CHANGE_PROCESS
 	struct iommu_ioas_change_process change;
+#endif
+#ifdef IOMMU_VEVENTQ_ALLOC
+	struct iommu_veventq_alloc veventq;
 #endif
 	struct iommu_test_cmd t;
 	__u8 raw[ARG_SLOT];
@@ -168,6 +174,10 @@ static const struct cmd_desc cmds[NCMD] = {
 #ifdef IOMMU_IOAS_CHANGE_PROCESS
 	CMD(IOAS_CHANGE_PROCESS, iommu_ioas_change_process,
 	    END(change.__reserved), 0, 1),
+#endif
+#ifdef IOMMU_VEVENTQ_ALLOC
+	CMD(VEVENTQ_ALLOC, iommu_veventq_alloc, END(veventq.__reserved), 0, 2),
+	TCMD(TRIGGER_VEVENT, 0, 4),
 #endif
 };
 
@@ -623,6 +633,17 @@ static void gen(struct fuzz *f, unsigned int c, union arg *a)
 		a->vdev.dev_id = pick_id(f, KM(K_IDEV));
 		a->vdev.virt_id = r ? 0x40 + rnd(f, 5) : rnd64(f);
 		break;
+#ifdef IOMMU_VEVENTQ_ALLOC
+	case C_VEVENTQ_ALLOC:		/* shallow queues, so they overflow */
+		a->veventq.viommu_id = pick_id(f, KM(K_VIOMMU));
+		a->veventq.type = r ? IOMMU_VEVENTQ_TYPE_SELFTEST : rnd(f, 3);
+		a->veventq.veventq_depth = r < 8 ? rnd(f, 9) : rnd64(f);
+		a->veventq.flags = r == 9 ? 1 : 0;
+		break;
+	case C_TRIGGER_VEVENT:
+		t->trigger_vevent.dev_id = pick_id(f, KM(K_IDEV));
+		break;
+#endif
 	case C_DEV_CHECK_CACHE:
 		t->id = pick_id(f, KM(K_IDEV));
 		t->check_dev_cache.id = rnd(f, 5);
@@ -740,6 +761,22 @@ static void done(struct fuzz *f, unsigned int c, const union arg *in,
 	case C_VDEVICE_ALLOC:
 		pool_add(f, out->vdev.out_vdevice_id, K_VDEV);
 		break;
+#ifdef IOMMU_VEVENTQ_ALLOC
+	case C_VEVENTQ_ALLOC:
+		keep_fd(f, f->ffds, &f->nffds, out->veventq.out_veventq_fd);
+		break;
+	case C_TRIGGER_VEVENT:		/* drain one of the queues now and then */
+		if (f->nffds && chance(f, 50)) {
+			char buf[128];
+			ssize_t rc;
+
+			/* A short buffer, or a fault queue's fd, may fail */
+			rc = read(f->ffds[rnd(f, f->nffds)], buf,
+				  rnd(f, sizeof(buf) + 1));
+			(void)rc;
+		}
+		break;
+#endif
 	}
 }
 

@@ -7,6 +7,7 @@
  *
  * Elsewhere the tests skip, naming what is missing.
  */
+#include <poll.h>
 #include <stdint.h>
 
 #include "../kselftest_harness.h"
@@ -808,5 +809,141 @@ TEST_F(nested_guest, msi)
 	ASSERT_EQ(0, edu_set_msi(&self->edu, -1));
 	close(efd);
 }
+
+#ifdef IOMMU_VEVENTQ_ALLOC
+static int veventq_alloc(int iommufd, uint32_t viommu, uint32_t type,
+			 uint32_t depth, uint32_t *id, int *fd)
+{
+	struct iommu_veventq_alloc cmd = {
+		.size = sizeof(cmd),
+		.viommu_id = viommu,
+		.type = type,
+		.veventq_depth = depth,
+	};
+
+	if (ioctl(iommufd, IOMMU_VEVENTQ_ALLOC, &cmd))
+		return -errno;
+	*id = cmd.out_veventq_id;
+	*fd = cmd.out_veventq_fd;
+	return 0;
+}
+
+struct smmu_vevent {
+	struct iommufd_vevent_header hdr;
+	struct iommu_vevent_arm_smmuv3 rec;
+};
+
+/*
+ * Wait up to @ms for events, then read until the queue is empty; the
+ * records go to @evs (lost-events headers too, without their record),
+ * at most @max.  How many records, or -errno.
+ */
+static int read_vevents(int fd, struct smmu_vevent *evs, int max, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint8_t buf[16 * sizeof(*evs)];
+	int n = 0;
+
+	if (poll(&pfd, 1, ms) < 0)
+		return -errno;
+	while (true) {
+		ssize_t got = read(fd, buf, sizeof(buf)), off = 0;
+
+		if (got < 0)
+			return -errno;
+		if (!got)
+			return n;
+		while (off < got) {
+			struct smmu_vevent ev = {};
+
+			if (got - off < (ssize_t)sizeof(ev.hdr))
+				return -EIO;
+			memcpy(&ev.hdr, buf + off, sizeof(ev.hdr));
+			off += sizeof(ev.hdr);
+			if (!(ev.hdr.flags & IOMMU_VEVENTQ_FLAG_LOST_EVENTS)) {
+				if (got - off < (ssize_t)sizeof(ev.rec))
+					return -EIO;
+				memcpy(&ev.rec, buf + off, sizeof(ev.rec));
+				off += sizeof(ev.rec);
+			}
+			if (n < max)
+				evs[n] = ev;
+			n++;
+		}
+	}
+}
+
+#define EVT_ID(e)	((e)->rec.evt[0] & 0xff)
+#define EVT_SID(e)	((e)->rec.evt[0] >> 32)
+#define EVT_S2		(1ULL << 39)
+#define EVT_RNW		(1ULL << 35)
+#define EVT_F_TRANSLATION 0x10
+
+/*
+ * vEVENTQ end to end: the device's DMA to an IOVA the guest's stage 1 does
+ * not map is an F_TRANSLATION record in the guest's vEVENTQ, with the
+ * guest's StreamID (the vDEVICE's virt_id) and the faulting IOVA; a fault
+ * at stage 2 (bypass vSTE, an IPA the VMM does not map) stays the host's.
+ */
+TEST_F(nested_guest, vevent)
+{
+	struct smmu_vevent evs[8];
+	uint32_t s1 = 0, byp = 0, pt, id = 0, id2;
+	int fd = -1, fd2, n;
+
+	/* The SMMUv3 vIOMMU reports its own type of events only */
+	EXPECT_EQ(-EOPNOTSUPP, veventq_alloc(self->iommufd, self->viommu,
+					     0xbeefbeef, 8, &id2, &fd2));
+	ASSERT_EQ(0, veventq_alloc(self->iommufd, self->viommu,
+				   IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, 8, &id, &fd));
+	EXPECT_EQ(-EEXIST, veventq_alloc(self->iommufd, self->viommu,
+					 IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, 8, &id2,
+					 &fd2));
+
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu,
+				  STE0_V | STE0_CFG(STE_CFG_S1) |
+				  (GUEST_IPA + PG_CD * PG),
+				  STE1_S1CIR_WBRA | STE1_S1COR_WBRA |
+				  STE1_S1CSH_ISH, &s1));
+	pt = s1;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	ASSERT_EQ(0, read_vevents(fd, evs, 8, 0));
+	/* A short DMA: the emulated SMMU records a fault per access */
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_UNMAPPED, 8, true, false,
+			     TIMEOUT_MS));
+	n = read_vevents(fd, evs, 8, TIMEOUT_MS);
+	ASSERT_LE(1, n) TH_LOG("no event for a stage-1 translation fault");
+	EXPECT_EQ(0, evs[0].hdr.flags);
+	EXPECT_EQ(0, evs[0].hdr.sequence);
+	EXPECT_EQ(EVT_F_TRANSLATION, EVT_ID(&evs[0]));
+	EXPECT_EQ(0x8, EVT_SID(&evs[0]));
+	EXPECT_EQ(0, evs[0].rec.evt[1] & (EVT_S2 | EVT_RNW));
+	EXPECT_EQ(VA_UNMAPPED, evs[0].rec.evt[2]);
+	/* A mapped address still works, and raises nothing */
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_DATA, PG, false, false,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, read_vevents(fd, evs, 8, 100));
+
+	/* Stage 2 (bypass): an IPA the VMM never mapped is the host's */
+	ASSERT_EQ(0, nested_alloc(self->iommufd, self->edu.dev_id,
+				  self->viommu, STE0_V | STE0_CFG(STE_CFG_BYPASS),
+				  0, &byp));
+	pt = byp;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	ASSERT_EQ(0, edu_dma(&self->edu, VA_UNMAPPED, 8, true, false,
+			     TIMEOUT_MS));
+	EXPECT_EQ(0, read_vevents(fd, evs, 8, 200));
+
+	/* The queue holds its vIOMMU until it is closed and destroyed */
+	EXPECT_EQ(-EBUSY, destroy(self->iommufd, id));
+	close(fd);
+	EXPECT_EQ(0, destroy(self->iommufd, id));
+	pt = self->ioas_id;
+	ASSERT_EQ(0, edu_attach(&self->edu, &pt));
+	EXPECT_EQ(0, destroy(self->iommufd, s1));
+	EXPECT_EQ(0, destroy(self->iommufd, byp));
+}
+#endif
 
 TEST_HARNESS_MAIN
