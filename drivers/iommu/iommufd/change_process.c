@@ -13,7 +13,14 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 
+/* The accounting modes, IOPT_PAGES_ACCOUNT_NONE to _MM */
 #define CP_ACCOUNT_MODES (IOPT_PAGES_ACCOUNT_MM + 1)
+
+/*
+ * Lockdep counts the iova_rwsems held under one nest lock in 11 bits: far
+ * more IOAS than any VMM uses, but a bound all the same
+ */
+#define CP_MAX_IOAS 1024
 
 /*
  * Every path that charges, uncharges or reads the owner of an iopt_pages
@@ -25,6 +32,7 @@
  * ioas_creation_lock, taken for write first, keeps another IOAS from being
  * published during the walk and is the outer lock lockdep needs to accept
  * many rwsems of one class held at once; only one task can hold the set.
+ * With more than CP_MAX_IOAS IOAS the command fails with -ENOSPC.
  */
 static void cp_unlock_all(struct iommufd_ctx *ictx, struct xarray *locked)
 {
@@ -42,6 +50,7 @@ static void cp_unlock_all(struct iommufd_ctx *ictx, struct xarray *locked)
 static int cp_lock_all(struct iommufd_ctx *ictx, struct xarray *locked)
 {
 	struct iommufd_object *obj;
+	unsigned int count = 0;
 	unsigned long id;
 	int rc;
 
@@ -56,7 +65,8 @@ static int cp_lock_all(struct iommufd_ctx *ictx, struct xarray *locked)
 		xa_unlock(&ictx->objects);
 
 		ioas = container_of(obj, struct iommufd_ioas, obj);
-		rc = xa_insert(locked, id, ioas, GFP_KERNEL);
+		rc = count++ == CP_MAX_IOAS ? -ENOSPC :
+		     xa_insert(locked, id, ioas, GFP_KERNEL);
 		if (rc) {
 			iommufd_put_object(ictx, obj);
 			cp_unlock_all(ictx, locked);
@@ -78,16 +88,40 @@ static int cp_lock_all(struct iommufd_ctx *ictx, struct xarray *locked)
 		     _area = iopt_area_iter_next(_area, 0, ULONG_MAX))
 
 /*
- * Whether the charge of pages belongs to another owner than the caller.
- * pinned_vm is kept in the mm in every mode, so a change of mm always
- * moves the charge; USER mode also charges the user's locked_vm.
+ * How the charge of @pages moves to the caller, as the mode to charge the
+ * caller in, or -1 if the caller is the owner already.  pinned_vm is kept
+ * in the mm in every mode; USER mode also charges the user's locked_vm,
+ * which stays where it is when the user does not change (a new VMM
+ * process of the same user would otherwise need twice the pages under
+ * its RLIMIT_MEMLOCK for a moment): then only pinned_vm moves, as in
+ * IOPT_PAGES_ACCOUNT_NONE.
  */
-static bool cp_owner_differs(struct iopt_pages *pages)
+static int cp_move_mode(struct iopt_pages *pages)
 {
-	if (pages->source_mm != current->mm)
-		return true;
-	return pages->account_mode == IOPT_PAGES_ACCOUNT_USER &&
-	       pages->source_user != current_user();
+	bool same_user = pages->account_mode != IOPT_PAGES_ACCOUNT_USER ||
+			 pages->source_user == current_user();
+
+	if (pages->source_mm == current->mm && same_user)
+		return -1;
+	if (pages->account_mode == IOPT_PAGES_ACCOUNT_USER && same_user)
+		return IOPT_PAGES_ACCOUNT_NONE;
+	return pages->account_mode;
+}
+
+/* Take the charge cp_move_mode() said moves off the old owner */
+static void cp_uncharge_old(struct iopt_pages *pages, int mode)
+{
+	if (mode != pages->account_mode) {
+		atomic64_sub(pages->npinned, &pages->source_mm->pinned_vm);
+	} else if (!iopt_pages_charge(pages, pages->npinned, false)) {
+		return;
+	}
+	/*
+	 * Done by hand, or iopt_pages_charge() failed: that only happens in
+	 * IOPT_PAGES_ACCOUNT_MM mode once the old mm has exited, and its
+	 * locked_vm went with it
+	 */
+	pages->last_npinned = pages->npinned;
 }
 
 /* Charge npinned[mode] pages in each mode to the calling process */
@@ -178,10 +212,11 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	 */
 	for_each_locked_area(&locked, id, ioas, area) {
 		struct iopt_pages *pages = area->pages;
+		int mode = cp_move_mode(pages);
 
-		if (!cp_owner_differs(pages))
+		if (mode < 0)
 			continue;
-		npinned[pages->account_mode] += pages->last_npinned;
+		npinned[mode] += pages->last_npinned;
 		pages->last_npinned = 0;
 	}
 
@@ -194,15 +229,11 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 
 	for_each_locked_area(&locked, id, ioas, area) {
 		struct iopt_pages *pages = area->pages;
+		int mode = cp_move_mode(pages);
 
-		if (!cp_owner_differs(pages))
+		if (mode < 0)
 			continue;
-		/*
-		 * This only fails in IOPT_PAGES_ACCOUNT_MM mode once the old
-		 * mm has exited, and its locked_vm went with it.
-		 */
-		if (iopt_pages_charge(pages, pages->npinned, false))
-			pages->last_npinned = pages->npinned;
+		cp_uncharge_old(pages, mode);
 		cp_set_owner(pages);
 	}
 

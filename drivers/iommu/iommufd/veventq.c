@@ -7,7 +7,7 @@
  * Locking: viommu->veventqs_lock guards the vIOMMU's list of queues, each
  * queue's lock its events.  A driver reports under both spinlocks and
  * allocates without sleeping, so the report path never waits for user
- * space.  Readers of one queue take turns (read_lock): only a reader
+ * space.  Readers of one queue take turns (read_mutex): only a reader
  * removes a normal event, so the one it copied out is still first when
  * it consumes it.  The lost-events header (veventq->lost) is never freed;
  * when it is on the list it is the last entry.
@@ -43,7 +43,7 @@ struct iommufd_veventq {
 	unsigned int type;
 	u32 depth;
 	wait_queue_head_t wait;
-	struct mutex read_lock;
+	struct mutex read_mutex;
 	spinlock_t lock;
 	/* Under @lock: the events, how many (without @lost), the next number */
 	struct list_head events;
@@ -86,14 +86,12 @@ int iommufd_viommu_report_event(struct iommufd_viommu_drv *drv,
 {
 	struct iommufd_viommu *viommu =
 		container_of(drv, struct iommufd_viommu, drv);
-	struct iommufd_vevent *ev;
+	struct iommufd_vevent *ev = NULL;
 	struct iommufd_veventq *q;
 	int rc = 0;
 
 	if (WARN_ON_ONCE(!len || len > IOMMUFD_VEVENT_MAX_DATA))
 		return -EINVAL;
-
-	ev = kmalloc(struct_size(ev, data, len), GFP_NOWAIT | __GFP_NOWARN);
 
 	spin_lock(&viommu->veventqs_lock);
 	q = viommu_find_veventq(viommu, type);
@@ -101,6 +99,8 @@ int iommufd_viommu_report_event(struct iommufd_viommu_drv *drv,
 		rc = -EOPNOTSUPP;
 		goto out_unlock;
 	}
+	/* Without sleeping; a failure is counted as a lost event */
+	ev = kmalloc(struct_size(ev, data, len), GFP_NOWAIT | __GFP_NOWARN);
 	spin_lock(&q->lock);
 	if (!ev || q->num >= q->depth) {
 		/* Dropped: user space learns it from the header */
@@ -136,7 +136,9 @@ static ssize_t veventq_fops_read(struct file *file, char __user *buf,
 	if (count < sizeof(hdr))
 		return -EINVAL;
 
-	mutex_lock(&q->read_lock);
+	/* A reader stuck in a fault of its buffer holds the others back */
+	if (mutex_lock_killable(&q->read_mutex))
+		return -EINTR;
 	while (true) {
 		size_t len;
 
@@ -179,7 +181,7 @@ static ssize_t veventq_fops_read(struct file *file, char __user *buf,
 		if (ev != &q->lost)
 			kfree(ev);
 	}
-	mutex_unlock(&q->read_lock);
+	mutex_unlock(&q->read_mutex);
 	return done ? done : rc;
 }
 
@@ -234,7 +236,7 @@ void iommufd_veventq_destroy(struct iommufd_object *obj)
 		if (ev != &q->lost)
 			kfree(ev);
 	}
-	mutex_destroy(&q->read_lock);
+	mutex_destroy(&q->read_mutex);
 	refcount_dec(&viommu->obj.users);
 }
 
@@ -276,7 +278,7 @@ int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd)
 	q->type = cmd->type;
 	q->depth = cmd->veventq_depth;
 	init_waitqueue_head(&q->wait);
-	mutex_init(&q->read_lock);
+	mutex_init(&q->read_mutex);
 	spin_lock_init(&q->lock);
 	INIT_LIST_HEAD(&q->events);
 	INIT_LIST_HEAD(&q->lost.node);
@@ -304,7 +306,7 @@ int iommufd_veventq_alloc(struct iommufd_ucmd *ucmd)
 		goto out_put_fd;
 
 	file = anon_inode_getfile("[iommufd-vevent]", &veventq_fops, q,
-				  O_RDONLY);
+				  O_RDWR);
 	if (IS_ERR(file)) {
 		rc = PTR_ERR(file);
 		goto out_put_fd;

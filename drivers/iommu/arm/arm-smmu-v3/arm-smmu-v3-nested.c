@@ -125,22 +125,12 @@ static int arm_smmu_attach_dev_nested(struct iommu_domain *domain,
 		.ssid = IOMMU_NO_PASID,
 	};
 	struct arm_smmu_ste ste;
-	u64 virt_id;
 	int ret;
 
 	if (nested->s2_parent->smmu != master->smmu)
 		return -EINVAL;
-	/*
-	 * With a vDEVICE the guest learns of the device's stage-1 faults
-	 * under its own StreamID; without one (an abort or bypass vSTE)
-	 * they stay the host's
-	 */
-	if (nested->viommu &&
-	    !nested->viommu->get_virt_id(nested->viommu, dev, &virt_id) &&
-	    virt_id <= FIELD_MAX(EVTQ_0_SID)) {
-		state.vevent_viommu = nested->viommu;
-		state.vevent_vsid = virt_id;
-	}
+	/* The guest learns of the device's stage-1 faults from now on */
+	state.vevent_viommu = nested->viommu;
 	/* The guest's CD table replaces the host's: no PASIDs may be in use */
 	if (arm_smmu_ssids_in_use(&master->cd_table))
 		return -EBUSY;
@@ -419,21 +409,16 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 	return ret;
 }
 
-/* Event records (their EVTQ_0_ID) a guest is told about, as mainline */
-#define VEVT_BAD_STE_CONFIG		0x04
-#define VEVT_STREAM_DISABLED		0x06
-#define VEVT_BAD_SUBSTREAMID_CONFIG	0x08
-#define VEVT_BAD_CD_CONFIG		0x0a
-
 /**
  * arm_vsmmu_forward_event() - hand a guest an event of its device
  * @master: the device the event names (its StreamID)
  * @evt: the event record
  *
- * Configuration errors of the guest's stage 1 and its translation faults
- * go to the vIOMMU of the nested domain the device is attached to, with
- * the guest's StreamID, when the device has a vDEVICE there; stage-2
- * faults and stalls are the host's.  The vEVENTQ's depth bounds what the
+ * An event arm_vsmmu_event_is_guests() goes to the vIOMMU of the nested
+ * domain the device is attached to, with the guest's StreamID: the
+ * virt_id of the device's vDEVICE there, looked up now, so that a vDEVICE
+ * destroyed and made anew is seen.  Without a vDEVICE (an abort or bypass
+ * vSTE) the event is the host's.  The vEVENTQ's depth bounds what the
  * guest can make the host hold.  Caller holds smmu->streams_mutex.
  *
  * Return: 0 if the guest got the event (or it was counted as lost),
@@ -444,31 +429,18 @@ int arm_vsmmu_forward_event(struct arm_smmu_master *master, const u64 *evt)
 {
 	struct iommufd_viommu_drv *viommu = master->vevent_viommu;
 	struct iommu_vevent_arm_smmuv3 rec;
+	u64 vsid;
 	int i;
 
 	lockdep_assert_held(&master->smmu->streams_mutex);
 
-	if (!viommu)
+	if (!viommu || !arm_vsmmu_event_is_guests(evt) ||
+	    viommu->get_virt_id(viommu, master->dev, &vsid) ||
+	    vsid > FIELD_MAX(EVTQ_0_SID))
 		return -EOPNOTSUPP;
-	switch (FIELD_GET(EVTQ_0_ID, evt[0])) {
-	case EVT_ID_TRANSLATION_FAULT:
-	case EVT_ID_ADDR_SIZE_FAULT:
-	case EVT_ID_ACCESS_FAULT:
-	case EVT_ID_PERMISSION_FAULT:
-		if (evt[1] & (EVTQ_1_S2 | EVTQ_1_STALL))
-			return -EOPNOTSUPP;
-		break;
-	case VEVT_BAD_STE_CONFIG:
-	case VEVT_STREAM_DISABLED:
-	case VEVT_BAD_SUBSTREAMID_CONFIG:
-	case VEVT_BAD_CD_CONFIG:
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
 
 	rec.evt[0] = cpu_to_le64((evt[0] & ~EVTQ_0_SID) |
-				 FIELD_PREP(EVTQ_0_SID, master->vevent_vsid));
+				 FIELD_PREP(EVTQ_0_SID, vsid));
 	for (i = 1; i < ARRAY_SIZE(rec.evt); i++)
 		rec.evt[i] = cpu_to_le64(evt[i]);
 	return viommu->report_event(viommu, IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
