@@ -80,13 +80,6 @@ static int cp_lock_all(struct iommufd_ctx *ictx, struct xarray *locked)
 	return 0;
 }
 
-#define for_each_locked_area(_locked, _id, _ioas, _area)                     \
-	xa_for_each(_locked, _id, _ioas)                                     \
-		for (_area = iopt_area_iter_first(&(_ioas)->iopt, 0,          \
-						  ULONG_MAX);                 \
-		     _area;                                                   \
-		     _area = iopt_area_iter_next(_area, 0, ULONG_MAX))
-
 /*
  * How the charge of @pages moves to the caller, as the mode to charge the
  * caller in, or -1 if the caller is the owner already.  pinned_vm is kept
@@ -111,11 +104,11 @@ static int cp_move_mode(struct iopt_pages *pages)
 /* Take the charge cp_move_mode() said moves off the old owner */
 static void cp_uncharge_old(struct iopt_pages *pages, int mode)
 {
-	if (mode != pages->account_mode) {
+	/* USER mode, same user: its locked_vm stays, pinned_vm moves */
+	if (mode != pages->account_mode)
 		atomic64_sub(pages->npinned, &pages->source_mm->pinned_vm);
-	} else if (!iopt_pages_charge(pages, pages->npinned, false)) {
+	else if (!iopt_pages_charge(pages, pages->npinned, false))
 		return;
-	}
 	/*
 	 * Done by hand, or iopt_pages_charge() failed: that only happens in
 	 * IOPT_PAGES_ACCOUNT_MM mode once the old mm has exited, and its
@@ -172,15 +165,79 @@ static void cp_set_owner(struct iopt_pages *pages)
 	free_uid(old_user);
 }
 
+/* The steps of the command, each over every area of every locked IOAS */
+enum cp_step {
+	CP_CHECK,	/* every area can move */
+	CP_SUM,		/* what moves, per mode, into npinned[] */
+	CP_RESTORE,	/* undo CP_SUM's marks after a failed charge */
+	CP_MOVE,	/* uncharge the old owners, make the caller the owner */
+};
+
+static int cp_area_step(struct iopt_area *area, enum cp_step step,
+			unsigned long *npinned)
+{
+	struct iopt_pages *pages = area->pages;
+	int mode;
+
+	switch (step) {
+	case CP_CHECK:
+		/* An area without pages is half made or half unmapped */
+		if (!pages)
+			return -EBUSY;
+		/* A user VA mapping belongs to its mm; it cannot move */
+		return pages->file ? 0 : -EINVAL;
+	case CP_RESTORE:
+		pages->last_npinned = pages->npinned;
+		return 0;
+	case CP_SUM:
+	case CP_MOVE:
+		break;
+	}
+
+	mode = cp_move_mode(pages);
+	if (mode < 0)
+		return 0;
+	if (step == CP_SUM) {
+		/*
+		 * With all the locks held nothing pins or unpins, so
+		 * last_npinned equals npinned; it is cleared so that pages
+		 * reached through several areas count once, and set back by
+		 * CP_MOVE's uncharge or by CP_RESTORE.
+		 */
+		npinned[mode] += pages->last_npinned;
+		pages->last_npinned = 0;
+	} else {
+		cp_uncharge_old(pages, mode);
+		cp_set_owner(pages);
+	}
+	return 0;
+}
+
+static int cp_walk(struct xarray *locked, enum cp_step step,
+		   unsigned long *npinned)
+{
+	struct iommufd_ioas *ioas;
+	struct iopt_area *area;
+	unsigned long id;
+	int rc;
+
+	xa_for_each(locked, id, ioas) {
+		for (area = iopt_area_iter_first(&ioas->iopt, 0, ULONG_MAX);
+		     area; area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
+			rc = cp_area_step(area, step, npinned);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_change_process *cmd = ucmd->cmd;
 	unsigned long npinned[CP_ACCOUNT_MODES] = {};
 	struct iommufd_ctx *ictx = ucmd->ictx;
-	struct iommufd_ioas *ioas;
-	struct iopt_area *area;
 	struct xarray locked;
-	unsigned long id;
 	int rc;
 
 	if (cmd->__reserved)
@@ -191,51 +248,16 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	if (rc)
 		return rc;
 
-	for_each_locked_area(&locked, id, ioas, area) {
-		/* An area without pages is half made or half unmapped */
-		if (!area->pages) {
-			rc = -EBUSY;
-			goto out_unlock;
-		}
-		/* A user VA mapping belongs to its mm; it cannot move */
-		if (!area->pages->file) {
-			rc = -EINVAL;
-			goto out_unlock;
-		}
-	}
-
-	/*
-	 * Sum what each iopt_pages has charged to another owner.  With all
-	 * the locks held nothing pins or unpins, so last_npinned equals
-	 * npinned; it is cleared here so that pages reached through several
-	 * areas count once, and set back by the uncharge below or on error.
-	 */
-	for_each_locked_area(&locked, id, ioas, area) {
-		struct iopt_pages *pages = area->pages;
-		int mode = cp_move_mode(pages);
-
-		if (mode < 0)
-			continue;
-		npinned[mode] += pages->last_npinned;
-		pages->last_npinned = 0;
-	}
-
+	rc = cp_walk(&locked, CP_CHECK, npinned);
+	if (rc)
+		goto out_unlock;
+	cp_walk(&locked, CP_SUM, npinned);
 	rc = cp_charge_current(npinned);
 	if (rc) {
-		for_each_locked_area(&locked, id, ioas, area)
-			area->pages->last_npinned = area->pages->npinned;
+		cp_walk(&locked, CP_RESTORE, npinned);
 		goto out_unlock;
 	}
-
-	for_each_locked_area(&locked, id, ioas, area) {
-		struct iopt_pages *pages = area->pages;
-		int mode = cp_move_mode(pages);
-
-		if (mode < 0)
-			continue;
-		cp_uncharge_old(pages, mode);
-		cp_set_owner(pages);
-	}
+	cp_walk(&locked, CP_MOVE, npinned);
 
 out_unlock:
 	cp_unlock_all(ictx, &locked);

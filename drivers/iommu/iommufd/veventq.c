@@ -25,7 +25,7 @@
 #include "iommufd_private.h"
 
 /* Mainline's bound on veventq_depth */
-#define VEVENTQ_MAX_DEPTH (1U << 19)
+#define VEVENTQ_MAX_DEPTH BIT(19)
 
 struct iommufd_vevent {
 	struct list_head node;
@@ -43,9 +43,9 @@ struct iommufd_veventq {
 	unsigned int type;
 	u32 depth;
 	wait_queue_head_t wait;
-	struct mutex read_mutex;
-	spinlock_t lock;
-	/* Under @lock: the events, how many (without @lost), the next number */
+	struct mutex read_mutex;	/* one reader at a time */
+	spinlock_t lock;		/* the three below */
+	/* The events, how many (without @lost), the next number */
 	struct list_head events;
 	u32 num;
 	u32 next_seq;

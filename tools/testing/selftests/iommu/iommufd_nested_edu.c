@@ -875,8 +875,8 @@ static int read_vevents(int fd, struct smmu_vevent *evs, int max, int ms)
 
 #define EVT_ID(e)	((e)->rec.evt[0] & 0xff)
 #define EVT_SID(e)	((e)->rec.evt[0] >> 32)
-#define EVT_S2		(1ULL << 39)
-#define EVT_RNW		(1ULL << 35)
+#define EVT_S2		0x8000000000ULL	/* bit 39 */
+#define EVT_RNW		0x800000000ULL	/* bit 35 */
 #define EVT_F_TRANSLATION 0x10
 
 /*
