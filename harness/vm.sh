@@ -12,6 +12,12 @@
 #                                      run mainline's own iommufd selftests
 #                                      (harness/plan.mainline), judged by
 #                                      harness/expected.mainline
+#   harness/vm.sh realvmm IMAGE INITRD
+#                                      the real-VMM suite: QEMU in the guest
+#                                      as an L2 guest's VMM, the guest at
+#                                      EL2 (virtualization=on), one edu
+#                                      (harness/plan.realvmm, judged by
+#                                      harness/expected.realvmm)
 #
 # The kernel log goes to $BUILD/vm/console.log (ttyAMA0); the programs'
 # output to $BUILD/vm/results0.log and results1.log (virtio consoles hvc0
@@ -148,6 +154,24 @@ blocked_window_dtb() {
 	EOF
 	dtc -q -I dts -O dtb -o "$out" "$dts"
 }
+
+if [ "$mode" = realvmm ]; then
+	# One edu that can reach L2's RAM (above 1 GiB; edu's default mask
+	# is 28 bits) and no virtio-rng; the guest runs at EL2 for KVM
+	machine+=,virtualization=on
+	qemu_args=(
+		-global arm-smmuv3.stage=nested
+		-cpu max,pauth-impdef=on -smp 2 -m 3G
+		-display none -monitor none -no-reboot -nic none
+		-device edu,dma_mask=0xffffffffff
+		-kernel "$image" -initrd "$initrd"
+	)
+	dir=$vm/realvmm
+	echo "vm: booting the series as L1 of the real-VMM suite ($(tr '\n' ' ' <"$build/realvmm/versions")), timeout ${timeout}s"
+	run_boot "$dir" "$append kunit.enable=0 -- test /plan.realvmm"
+	mode=test results "$dir" "$top/harness/expected.realvmm"
+	exit
+fi
 
 if [ "$mode" = mainline ]; then
 	# Mainline's own selftests (harness/mainline.sh built them into this

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /init of the L2 guest of the real-VMM suite (harness/realvmm.sh): QEMU,
+ * running as the VMM in the test guest (L1), assigned it the edu device
+ * through vfio-pci and iommufd.  Without a vIOMMU, L2 drives edu through
+ * VFIO's no-IOMMU mode: a DMA round trip between its memory and the
+ * device's buffer, at physical addresses read from /proc/self/pagemap, and
+ * an MSI delivered to an eventfd.
+ *
+ * Each check prints one line on the console, which the L1 runner
+ * (realvmm-l1.c) turns into TAP:
+ *   realvmm-l2: ok <name>
+ *   realvmm-l2: not ok <name>: <why>
+ *   realvmm-l2: done
+ * then L2 powers off.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+#define EDU_VENDOR		0x1234
+#define EDU_DEVICE		0x11e8
+#define EDU_REG_ID		0x00
+#define EDU_ID_VALUE		0x010000ed
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+#define EDU_DMA_START		0x1
+#define EDU_DMA_TO_RAM		0x2
+#define EDU_DMA_BUF		0x40000
+#define PCI_DEVICES		"/sys/bus/pci/devices"
+#define PAGE			4096
+#define TIMEOUT_MS		5000
+
+static int failed;
+
+static void report(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!fmt) {
+		printf("realvmm-l2: ok %s\n", name);
+		return;
+	}
+	failed = 1;
+	printf("realvmm-l2: not ok %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned long read_hex(const char *dir, const char *attr)
+{
+	char path[300], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strtoul(buf, NULL, 16);
+}
+
+static int write_str(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The first edu function's address (0000:00:01.0 or so), or -ENODEV */
+static int find_edu(char *bdf, size_t len)
+{
+	struct dirent *de;
+	char dir[300];
+	DIR *d;
+	int ret = -ENODEV;
+
+	d = opendir(PCI_DEVICES);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), PCI_DEVICES "/%s", de->d_name);
+		if (read_hex(dir, "vendor") == EDU_VENDOR &&
+		    read_hex(dir, "device") == EDU_DEVICE) {
+			snprintf(bdf, len, "%.31s", de->d_name);
+			ret = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+struct edu {
+	int container, group, dev;
+	uint8_t *bar0;
+};
+
+static uint32_t rd32(struct edu *e, unsigned int reg)
+{
+	return __atomic_load_n((uint32_t *)(e->bar0 + reg), __ATOMIC_RELAXED);
+}
+
+static void wr32(struct edu *e, unsigned int reg, uint32_t val)
+{
+	__atomic_store_n((uint32_t *)(e->bar0 + reg), val, __ATOMIC_RELAXED);
+}
+
+static void wr64(struct edu *e, unsigned int reg, uint64_t val)
+{
+	__atomic_store_n((uint64_t *)(e->bar0 + reg), val, __ATOMIC_RELAXED);
+}
+
+/* Bind @bdf to vfio-pci in no-IOMMU mode and open it; 0 or a message */
+static const char *edu_open(struct edu *e, const char *bdf)
+{
+	struct vfio_region_info bar = {
+		.argsz = sizeof(bar),
+		.index = VFIO_PCI_BAR0_REGION_INDEX,
+	};
+	struct vfio_region_info cfg = {
+		.argsz = sizeof(cfg),
+		.index = VFIO_PCI_CONFIG_REGION_INDEX,
+	};
+	char path[300], link[300];
+	uint16_t cmd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
+	if (write_str(path, "vfio-pci"))
+		return "no driver_override";
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind", bdf);
+	write_str(path, bdf);
+	if (write_str("/sys/bus/pci/drivers_probe", bdf))
+		return "vfio-pci did not take the device";
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return "no (no-IOMMU) group: vfio.enable_unsafe_noiommu_mode?";
+	link[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/noiommu-%s",
+		 strrchr(link, '/') + 1);
+	e->container = open("/dev/vfio/vfio", O_RDWR);
+	e->group = open(path, O_RDWR);
+	if (e->container < 0 || e->group < 0)
+		return "cannot open the VFIO container or no-IOMMU group";
+	if (ioctl(e->group, VFIO_GROUP_SET_CONTAINER, &e->container) ||
+	    ioctl(e->container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
+		return "VFIO_GROUP_SET_CONTAINER / VFIO_SET_IOMMU failed";
+	e->dev = ioctl(e->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (e->dev < 0)
+		return "VFIO_GROUP_GET_DEVICE_FD failed";
+	if (ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &bar) ||
+	    ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &cfg))
+		return "VFIO_DEVICE_GET_REGION_INFO failed";
+	e->bar0 = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       e->dev, bar.offset);
+	if (e->bar0 == MAP_FAILED)
+		return "cannot map BAR0";
+	/* Memory space and bus mastering on */
+	if (pread(e->dev, &cmd, 2, cfg.offset + 4) != 2)
+		return "cannot read the command register";
+	cmd |= 0x6;
+	if (pwrite(e->dev, &cmd, 2, cfg.offset + 4) != 2)
+		return "cannot write the command register";
+	if (rd32(e, EDU_REG_ID) != EDU_ID_VALUE)
+		return "BAR0 does not read as edu";
+	return NULL;
+}
+
+/* Physical address of the page at @va (mapped and locked), or 0 */
+static uint64_t phys_of(void *va)
+{
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	off_t off = (uintptr_t)va / PAGE * sizeof(ent);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), off) != sizeof(ent))
+		ent = 0;
+	close(fd);
+	if (!(ent & (1ULL << 63)))
+		return 0;
+	return (ent & ((1ULL << 55) - 1)) * PAGE;
+}
+
+static int edu_dma(struct edu *e, uint64_t addr, bool to_ram)
+{
+	long deadline = now_ms() + TIMEOUT_MS;
+
+	wr64(e, EDU_REG_DMA_SRC, to_ram ? EDU_DMA_BUF : addr);
+	wr64(e, EDU_REG_DMA_DST, to_ram ? addr : EDU_DMA_BUF);
+	wr64(e, EDU_REG_DMA_COUNT, PAGE);
+	__sync_synchronize();
+	wr32(e, EDU_REG_DMA_CMD, EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0));
+	while (rd32(e, EDU_REG_DMA_CMD) & EDU_DMA_START) {
+		if (now_ms() > deadline)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	__sync_synchronize();
+	return 0;
+}
+
+static void round_trip(struct edu *e)
+{
+	const char *name = "no_viommu.dma_round_trip";
+	uint8_t *buf;
+	uint64_t pa;
+	int i;
+
+	buf = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE,
+		   -1, 0);
+	if (buf == MAP_FAILED)
+		return report(name, "no buffer");
+	pa = phys_of(buf);
+	if (!pa)
+		return report(name, "no physical address in pagemap");
+	for (i = 0; i < PAGE; i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	if (edu_dma(e, pa, false))
+		return report(name, "DMA to the device timed out");
+	memset(buf, 0, PAGE);
+	if (edu_dma(e, pa, true))
+		return report(name, "DMA to memory timed out");
+	for (i = 0; i < PAGE; i++)
+		if (buf[i] != (uint8_t)(i * 7 + 3))
+			return report(name, "byte %d of %d did not come back "
+				      "(pa 0x%llx)", i, PAGE,
+				      (unsigned long long)pa);
+	report(name, NULL);
+}
+
+static void interrupt(struct edu *e)
+{
+	const char *name = "no_viommu.msi";
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} irq = {
+		.set = {
+			.argsz = sizeof(irq),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				 VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_MSI_IRQ_INDEX,
+			.count = 1,
+		},
+	};
+	struct pollfd pfd = { .events = POLLIN };
+	uint64_t count;
+
+	irq.fd = eventfd(0, 0);
+	if (irq.fd < 0)
+		return report(name, "no eventfd");
+	if (ioctl(e->dev, VFIO_DEVICE_SET_IRQS, &irq))
+		return report(name, "VFIO_DEVICE_SET_IRQS: %s",
+			      strerror(errno));
+	wr32(e, EDU_REG_IRQ_RAISE, 1);
+	pfd.fd = irq.fd;
+	if (poll(&pfd, 1, TIMEOUT_MS) != 1 ||
+	    read(irq.fd, &count, sizeof(count)) != sizeof(count))
+		return report(name, "no MSI within %d ms", TIMEOUT_MS);
+	wr32(e, EDU_REG_IRQ_ACK, 1);
+	report(name, NULL);
+}
+
+int main(void)
+{
+	struct edu e = { .container = -1, .group = -1, .dev = -1 };
+	const char *why;
+	char bdf[64];
+
+	mount("proc", "/proc", "proc", 0, NULL);
+	mount("sysfs", "/sys", "sysfs", 0, NULL);
+	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (find_edu(bdf, sizeof(bdf))) {
+		report("no_viommu.open", "no edu device in L2");
+	} else {
+		why = edu_open(&e, bdf);
+		report("no_viommu.open", why ? "%s (%s)" : NULL, why, bdf);
+		if (!why) {
+			round_trip(&e);
+			interrupt(&e);
+		}
+	}
+	printf("realvmm-l2: done%s\n", failed ? " (failures)" : "");
+	fflush(stdout);
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}
