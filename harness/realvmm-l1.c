@@ -2,20 +2,32 @@
 /*
  * The real-VMM suite, run in the test guest (L1) by init's plan: Debian's
  * QEMU (harness/realvmm.sh put it and its libraries in the initramfs)
- * becomes the VMM of an L2 guest under KVM, with the edu device assigned
+ * becomes the VMM of an L2 guest under KVM, with a device assigned
  * through vfio-pci and iommufd; L2 runs the series kernel with
- * realvmm-l2.c as its /init.  Output is TAP: one line per check L2
- * reports, one for L2's kernel log and one for QEMU itself.  QEMU's and
- * L2's console lines are passed on as TAP comments, so that a QEMU error
- * (an ioctl it could not issue, say) shows in the results.
+ * realvmm-l2.c as its /init.  The runs (cases):
  *
- * Usage: realvmm-l1 [timeout seconds]
+ *   no_viommu    edu, no vIOMMU: L2 drives it through VFIO no-IOMMU (DMA
+ *                round trip, MSI)
+ *   accel        virtio-rng behind QEMU's accelerated SMMUv3 (nesting:
+ *                L2's stage 1, L1's stage 2): L2's own driver reads random
+ *                bytes and gets MSI-X interrupts; L2 boots through UEFI
+ *   accel_memfd  the same with L2's RAM in a memfd, which QEMU maps with
+ *                IOMMU_IOAS_MAP_FILE
+ *
+ * Output is TAP: per run one line for QEMU itself, one per check L2
+ * reports and one for L2's kernel log.  QEMU's and L2's console lines are
+ * passed on as TAP comments, so that a QEMU error (an ioctl it could not
+ * issue, say) shows in the results; a QEMU message fails the run unless
+ * it is one of the known ones below, each for a reason named there.
+ *
+ * Usage: realvmm-l1 [timeout seconds per run]
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,24 +37,53 @@
 
 #define EDU_VENDOR	0x1234
 #define EDU_DEVICE	0x11e8
+#define VIRTIO_VENDOR	0x1af4
+#define VIRTIO_RNG	0x1044
+#define QEMU_EFI	"/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"
 #define PCI_DEVICES	"/sys/bus/pci/devices"
 #define QEMU		"/usr/bin/qemu-system-aarch64"
 #define L2_DIR		"/realvmm"
 
-/* What L2 checks, in the order it reports them */
-static const char *const l2_checks[] = {
-	"no_viommu.open",
-	"no_viommu.dma_round_trip",
-	"no_viommu.msi",
+/* What L2 checks in each case, in the order it reports them */
+static const char *const no_viommu_checks[] = { "open", "dma_round_trip",
+						"msi", NULL };
+static const char *const accel_checks[] = { "iommu_domain", "hwrng",
+					    "msix", NULL };
+
+struct run {
+	const char *name;
+	const char *const *checks;
+};
+
+static const struct run runs[] = {
+	{ "no_viommu", no_viommu_checks },
+	{ "accel", accel_checks },
+	{ "accel_memfd", accel_checks },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define NR_L2 ARRAY_SIZE(l2_checks)
+#define MAX_CHECKS 8
 
-static int l2_result[NR_L2];	/* 0 not seen, 1 ok, -1 failed */
-static char l2_why[NR_L2][160];
-static int l2_done, l2_log_bad, qemu_errors;
+/*
+ * QEMU messages that do not fail a run, each with its reason; every other
+ * line QEMU prints about itself does
+ */
+static const char *const known_qemu[][2] = {
+	{ "VFIO dma-buf not supported in kernel",
+	  "VFIO dma-buf export (mainline 6.19+) is not carried: no P2P" },
+	{ "PCI BAR?",
+	  "QEMU maps the device's BARs for P2P; iommufd cannot pin MMIO" },
+	{ "vfio_container_dma_map(",
+	  "the same BAR mapping, QEMU's second line about it" },
+	{ "no available reset mechanism",
+	  "edu has no function reset; QEMU resets nothing" },
+};
+
+static int result[MAX_CHECKS];	/* 0 not seen, 1 ok, -1 failed */
+static char why_failed[MAX_CHECKS][160];
+static int l2_done, l2_log_bad, qemu_errors, qemu_known;
 static char l2_log_line[200];
+static const struct run *cur;
 
 static long now_s(void)
 {
@@ -80,8 +121,9 @@ static int write_str(const char *path, const char *val)
 	return ret;
 }
 
-/* Bind the first edu function to vfio-pci; its address in @bdf */
-static const char *take_edu(char *bdf, size_t len)
+/* Bind the first vendor:device function to vfio-pci; its address in @bdf */
+static const char *take_device(unsigned long vendor, unsigned long device,
+			       char *bdf, size_t len)
 {
 	struct dirent *de;
 	char dir[300], path[340];
@@ -95,23 +137,35 @@ static const char *take_edu(char *bdf, size_t len)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(dir, sizeof(dir), PCI_DEVICES "/%.31s", de->d_name);
-		if (read_hex(dir, "vendor") == EDU_VENDOR &&
-		    read_hex(dir, "device") == EDU_DEVICE) {
+		if (read_hex(dir, "vendor") == vendor &&
+		    read_hex(dir, "device") == device) {
 			snprintf(bdf, len, "%.31s", de->d_name);
 			break;
 		}
 	}
 	closedir(d);
 	if (!bdf[0])
-		return "no edu device in L1";
+		return "no such device in L1";
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
 	if (write_str(path, "vfio-pci"))
 		return "no driver_override";
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind", bdf);
 	write_str(path, bdf);
 	if (write_str("/sys/bus/pci/drivers_probe", bdf))
-		return "vfio-pci did not take edu";
+		return "vfio-pci did not take the device";
 	return NULL;
+}
+
+static int is_known_qemu(const char *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(known_qemu); i++)
+		if (strstr(s, known_qemu[i][0])) {
+			printf("# (known: %s)\n", known_qemu[i][1]);
+			return 1;
+		}
+	return 0;
 }
 
 /* One line of QEMU's output (L2's console included) */
@@ -127,23 +181,27 @@ static void line(char *s)
 			l2_done = 1;
 			return;
 		}
-		for (i = 0; i < NR_L2; i++) {
-			n = strlen(l2_checks[i]);
+		for (i = 0; cur->checks[i]; i++) {
+			n = strlen(cur->checks[i]);
 			if (!strncmp(s, "ok ", 3) &&
-			    !strncmp(s + 3, l2_checks[i], n) && !s[3 + n])
-				l2_result[i] = 1;
+			    !strncmp(s + 3, cur->checks[i], n) && !s[3 + n])
+				result[i] = 1;
 			if (!strncmp(s, "not ok ", 7) &&
-			    !strncmp(s + 7, l2_checks[i], n) &&
+			    !strncmp(s + 7, cur->checks[i], n) &&
 			    s[7 + n] == ':') {
-				l2_result[i] = -1;
-				snprintf(l2_why[i], sizeof(l2_why[i]), "%s",
-					 s + 9 + n);
+				result[i] = -1;
+				snprintf(why_failed[i], sizeof(why_failed[i]),
+					 "%s", s + 9 + n);
 			}
 		}
 		return;
 	}
-	if (!strncmp(s, "qemu-system-aarch64:", 20))
-		qemu_errors++;
+	if (strstr(s, "qemu-system-aarch64:")) {
+		if (is_known_qemu(s))
+			qemu_known++;
+		else
+			qemu_errors++;
+	}
 	/* L2's kernel log must stay clean */
 	if (strstr(s, "WARNING:") || strstr(s, "BUG:") ||
 	    strstr(s, "Kernel panic") || strstr(s, "Oops") ||
@@ -154,31 +212,75 @@ static void line(char *s)
 	}
 }
 
-/* Run QEMU; returns its exit status, or -1 on a timeout */
+/* Run QEMU for the current case; its exit status, or -1 on a timeout */
 static int run_qemu(const char *bdf, int timeout)
 {
-	static char dev[96];
-	static char *const argv[] = {
-		QEMU, "-M", "virt,gic-version=3,its=on", "-accel", "kvm",
-		"-cpu", "host", "-smp", "1", "-m", "512M",
-		"-display", "none", "-monitor", "none", "-serial", "stdio",
-		"-nodefaults", "-nic", "none", "-no-reboot",
-		"-object", "iommufd,id=ifd0", "-device", dev,
-		"-kernel", L2_DIR "/Image", "-initrd", L2_DIR "/l2.cpio.gz",
-		"-append", "console=ttyAMA0 rdinit=/init panic=-1 nowatchdog "
-			   "vfio.enable_unsafe_noiommu_mode=1",
-		NULL,
-	};
+	static char machine[64], dev[96], append[160];
+	const char *argv[48];
+	int a = 0;
+	bool accel = strncmp(cur->name, "accel", 5) == 0;
+	bool memfd = strcmp(cur->name, "accel_memfd") == 0;
 	long deadline = now_s() + timeout;
 	char buf[4096], *nl;
 	size_t fill = 0;
 	int p[2], status;
 	pid_t pid;
 
-	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,iommufd=ifd0", bdf);
+	snprintf(machine, sizeof(machine), "virt,gic-version=3,its=on%s",
+		 memfd ? ",memory-backend=mem" : "");
+	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,%siommufd=ifd0", bdf,
+		 accel ? "bus=pcie.0," : "");
+	snprintf(append, sizeof(append),
+		 "console=ttyAMA0 rdinit=/init panic=-1 nowatchdog "
+		 "realvmm.case=%s%s", cur->name,
+		 accel ? "" : " vfio.enable_unsafe_noiommu_mode=1");
+	argv[a++] = QEMU;
+	argv[a++] = "-M";
+	argv[a++] = machine;
+	argv[a++] = "-accel";
+	argv[a++] = "kvm";
+	argv[a++] = "-cpu";
+	argv[a++] = "host";
+	argv[a++] = "-smp";
+	argv[a++] = "1";
+	argv[a++] = "-m";
+	argv[a++] = "512M";
+	argv[a++] = "-display";
+	argv[a++] = "none";
+	argv[a++] = "-monitor";
+	argv[a++] = "none";
+	argv[a++] = "-serial";
+	argv[a++] = "stdio";
+	argv[a++] = "-nodefaults";
+	argv[a++] = "-nic";
+	argv[a++] = "none";
+	argv[a++] = "-no-reboot";
+	if (memfd) {
+		argv[a++] = "-object";
+		argv[a++] = "memory-backend-memfd,id=mem,size=512M";
+	}
+	if (accel) {
+		/* ACPI only (its IORT): L2 boots through UEFI */
+		argv[a++] = "-bios";
+		argv[a++] = QEMU_EFI;
+		argv[a++] = "-device";
+		argv[a++] = "arm-smmuv3,primary-bus=pcie.0,accel=on,cmdqv=off";
+	}
+	argv[a++] = "-object";
+	argv[a++] = "iommufd,id=ifd0";
+	argv[a++] = "-device";
+	argv[a++] = dev;
+	argv[a++] = "-kernel";
+	argv[a++] = L2_DIR "/Image";
+	argv[a++] = "-initrd";
+	argv[a++] = L2_DIR "/l2.cpio.gz";
+	argv[a++] = "-append";
+	argv[a++] = append;
+	argv[a] = NULL;
+
 	printf("# L1 runs:");
-	for (char *const *a = argv; *a; a++)
-		printf(" %s", *a);
+	for (a = 0; argv[a]; a++)
+		printf(" %s", argv[a]);
 	printf("\n");
 	fflush(stdout);
 	if (pipe(p))
@@ -191,7 +293,7 @@ static int run_qemu(const char *bdf, int timeout)
 		dup2(p[1], 2);
 		close(p[0]);
 		close(p[1]);
-		execv(QEMU, argv);
+		execv(QEMU, (char *const *)argv);
 		printf("qemu-system-aarch64: cannot run %s: %s\n", QEMU,
 		       strerror(errno));
 		_exit(127);
@@ -232,22 +334,19 @@ static int run_qemu(const char *bdf, int timeout)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-int main(int argc, char **argv)
+/* One case: QEMU and L2 from start to end; its TAP lines */
+static int one_run(const struct run *run, const char *bdf, const char *why,
+		   int timeout, unsigned int *n)
 {
-	int timeout = argc > 1 ? atoi(argv[1]) : 300;
-	const char *why = NULL;
-	unsigned int i, n = 0;
-	int rc = 0, qrc = 0;
-	char bdf[64];
+	unsigned int i;
+	int qrc = 0, rc = 0;
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..%zu\n", NR_L2 + 2);
-	if (access("/dev/kvm", R_OK | W_OK))
-		why = "no /dev/kvm in L1 (virtualization=on, CONFIG_KVM)";
-	else if (access(QEMU, X_OK))
-		why = "no " QEMU " in the initramfs";
-	if (!why)
-		why = take_edu(bdf, sizeof(bdf));
+	cur = run;
+	memset(result, 0, sizeof(result));
+	l2_done = 0;
+	l2_log_bad = 0;
+	qemu_errors = 0;
+	qemu_known = 0;
 	if (!why) {
 		qrc = run_qemu(bdf, timeout);
 		if (qrc == -1)
@@ -256,28 +355,63 @@ int main(int argc, char **argv)
 			why = "QEMU failed";
 	}
 
-	printf("%s %u realvmm.qemu", why || qemu_errors ? "not ok" : "ok",
-	       ++n);
+	printf("%s %u realvmm.%s.qemu", why || qemu_errors ? "not ok" : "ok",
+	       ++*n, run->name);
 	if (why)
 		printf(" # %s (exit %d)", why, qrc);
 	else if (qemu_errors)
-		printf(" # %d error line(s) from QEMU, above", qemu_errors);
+		printf(" # %d unknown message(s) from QEMU, above",
+		       qemu_errors);
+	else if (qemu_known)
+		printf(" # %d known message(s) from QEMU, above", qemu_known);
 	printf("\n");
 	rc |= why || qemu_errors;
-	for (i = 0; i < NR_L2; i++) {
-		printf("%s %u realvmm.%s", l2_result[i] == 1 ? "ok" : "not ok",
-		       ++n, l2_checks[i]);
-		if (l2_result[i] == -1)
-			printf(" # %s", l2_why[i]);
-		else if (!l2_result[i])
+	for (i = 0; run->checks[i]; i++) {
+		printf("%s %u realvmm.%s.%s", result[i] == 1 ? "ok" : "not ok",
+		       ++*n, run->name, run->checks[i]);
+		if (result[i] == -1)
+			printf(" # %s", why_failed[i]);
+		else if (!result[i])
 			printf(" # L2 did not report it%s",
 			       l2_done ? "" : " (L2 did not finish)");
 		printf("\n");
-		rc |= l2_result[i] != 1;
+		rc |= result[i] != 1;
 	}
-	printf("%s %u realvmm.l2_kernel_log%s%s\n",
-	       l2_log_bad || !l2_done ? "not ok" : "ok", ++n,
+	printf("%s %u realvmm.%s.l2_kernel_log%s%s\n",
+	       l2_log_bad || !l2_done ? "not ok" : "ok", ++*n, run->name,
 	       l2_log_bad ? " # " : "", l2_log_bad ? l2_log_line : "");
 	rc |= l2_log_bad || !l2_done;
+	fflush(stdout);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int timeout = argc > 1 ? atoi(argv[1]) : 300;
+	const char *why = NULL, *why_rng;
+	char edu[64] = "", rng[64] = "";
+	unsigned int i, j, total = 0, n = 0;
+	int rc = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < ARRAY_SIZE(runs); i++) {
+		for (j = 0; runs[i].checks[j]; j++)
+			;
+		total += j + 2;
+	}
+	printf("TAP version 13\n1..%u\n", total);
+	if (access("/dev/kvm", R_OK | W_OK))
+		why = "no /dev/kvm in L1 (virtualization=on, CONFIG_KVM)";
+	else if (access(QEMU, X_OK))
+		why = "no " QEMU " in the initramfs";
+	why_rng = why;
+	if (!why)
+		why = take_device(EDU_VENDOR, EDU_DEVICE, edu, sizeof(edu));
+	if (!why_rng)
+		why_rng = take_device(VIRTIO_VENDOR, VIRTIO_RNG, rng,
+				      sizeof(rng));
+	rc |= one_run(&runs[0], edu, why, timeout, &n);
+	for (i = 1; i < ARRAY_SIZE(runs); i++)
+		rc |= one_run(&runs[i], rng, why_rng, timeout, &n);
 	return rc ? 1 : 0;
 }

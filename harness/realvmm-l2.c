@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /init of the L2 guest of the real-VMM suite (harness/realvmm.sh): QEMU,
- * running as the VMM in the test guest (L1), assigned it the edu device
- * through vfio-pci and iommufd.  Without a vIOMMU, L2 drives edu through
- * VFIO's no-IOMMU mode: a DMA round trip between its memory and the
- * device's buffer, at physical addresses read from /proc/self/pagemap, and
- * an MSI delivered to an eventfd.
+ * running as the VMM in the test guest (L1), assigned it a device through
+ * vfio-pci and iommufd.  realvmm.case= on the command line says which:
+ *
+ * no_viommu: edu without a vIOMMU.  L2 drives it through VFIO's no-IOMMU
+ *   mode: a DMA round trip between its memory and the device's buffer, at
+ *   physical addresses read from /proc/self/pagemap, and an MSI delivered
+ *   to an eventfd.
+ * accel, accel_memfd: virtio-rng behind QEMU's accelerated SMMUv3.  L2's
+ *   own drivers use it: the device is in a DMA domain of L2's SMMU (stage
+ *   1, nested on L1's stage 2), random bytes come out of /dev/hwrng, and
+ *   its interrupts are MSI-X, counted in /proc/interrupts.
  *
  * Each check prints one line on the console, which the L1 runner
  * (realvmm-l1.c) turns into TAP:
@@ -18,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,6 +54,8 @@
 #define EDU_DMA_TO_RAM		0x2
 #define EDU_DMA_BUF		0x40000
 #define PCI_DEVICES		"/sys/bus/pci/devices"
+#define VIRTIO_VENDOR		0x1af4
+#define VIRTIO_RNG		0x1044
 #define PAGE			4096
 #define TIMEOUT_MS		5000
 
@@ -104,8 +113,9 @@ static int write_str(const char *path, const char *val)
 	return ret;
 }
 
-/* The first edu function's address (0000:00:01.0 or so), or -ENODEV */
-static int find_edu(char *bdf, size_t len)
+/* The first vendor:device function's address, or -ENODEV */
+static int find_pci(unsigned long vendor, unsigned long device, char *bdf,
+		    size_t len)
 {
 	struct dirent *de;
 	char dir[300];
@@ -119,8 +129,8 @@ static int find_edu(char *bdf, size_t len)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(dir, sizeof(dir), PCI_DEVICES "/%s", de->d_name);
-		if (read_hex(dir, "vendor") == EDU_VENDOR &&
-		    read_hex(dir, "device") == EDU_DEVICE) {
+		if (read_hex(dir, "vendor") == vendor &&
+		    read_hex(dir, "device") == device) {
 			snprintf(bdf, len, "%.31s", de->d_name);
 			ret = 0;
 			break;
@@ -244,7 +254,7 @@ static int edu_dma(struct edu *e, uint64_t addr, bool to_ram)
 
 static void round_trip(struct edu *e)
 {
-	const char *name = "no_viommu.dma_round_trip";
+	const char *name = "dma_round_trip";
 	uint8_t *buf;
 	uint64_t pa;
 	int i;
@@ -274,7 +284,7 @@ static void round_trip(struct edu *e)
 
 static void interrupt(struct edu *e)
 {
-	const char *name = "no_viommu.msi";
+	const char *name = "msi";
 	struct {
 		struct vfio_irq_set set;
 		int32_t fd;
@@ -305,27 +315,165 @@ static void interrupt(struct edu *e)
 	report(name, NULL);
 }
 
-int main(void)
+/* The device's IOMMU group is translated by L2's SMMU (a DMA domain) */
+static void check_domain(const char *bdf)
+{
+	char path[300], link[300], type[32] = "";
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return report("iommu_domain", "%s has no IOMMU group in L2",
+			      bdf);
+	link[n] = 0;
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/type",
+		 strrchr(link, '/') + 1);
+	f = fopen(path, "r");
+	if (!f || !fgets(type, sizeof(type), f))
+		type[0] = 0;
+	if (f)
+		fclose(f);
+	type[strcspn(type, "\n")] = 0;
+	if (strncmp(type, "DMA", 3))
+		return report("iommu_domain", "group type '%s', not DMA", type);
+	report("iommu_domain", NULL);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+static void read_rng(void)
+{
+	uint8_t buf[64], zero[64] = {};
+	ssize_t got = 0, n;
+	int fd;
+
+	fd = open("/dev/hwrng", O_RDONLY);
+	if (fd < 0)
+		return report("hwrng", "no /dev/hwrng: %s", strerror(errno));
+	/* A device that cannot DMA leaves the read waiting: bounded */
+	sigaction(SIGALRM, &(struct sigaction){ .sa_handler = on_alarm }, NULL);
+	alarm(20);
+	while (got < (ssize_t)sizeof(buf)) {
+		n = read(fd, buf + got, sizeof(buf) - got);
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	alarm(0);
+	close(fd);
+	if (got < (ssize_t)sizeof(buf))
+		return report("hwrng", "%zd of %zu bytes", got, sizeof(buf));
+	if (!memcmp(buf, zero, sizeof(buf)))
+		return report("hwrng", "all %zu bytes are zero", sizeof(buf));
+	report("hwrng", NULL);
+}
+
+/* The virtio device's interrupts: MSI-X (not INTx), and some arrived */
+static void count_msix(void)
+{
+	unsigned long count = 0, msi_lines = 0, other = 0;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return report("msix", "no /proc/interrupts");
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		unsigned long c;
+
+		if (!strstr(line, "virtio") || !colon)
+			continue;
+		c = strtoul(colon + 1, NULL, 10);
+		printf("realvmm-l2 irq: %s", line);
+		if (strstr(line, "MSI")) {
+			msi_lines++;
+			count += c;
+		} else {
+			other += c;
+		}
+	}
+	fclose(f);
+	if (!msi_lines)
+		return report("msix", "no MSI-X vector for virtio (%lu other interrupts)",
+			      other);
+	if (!count)
+		return report("msix", "no interrupt on %lu MSI-X vectors",
+			      msi_lines);
+	printf("realvmm-l2: %lu MSI-X interrupts on %lu vectors\n", count,
+	       msi_lines);
+	report("msix", NULL);
+}
+
+static void accel_case(void)
+{
+	char bdf[64];
+	int i;
+
+	/* With ACPI, the device gets its group once its driver binds */
+	for (i = 0; i < 50 && access("/dev/hwrng", F_OK); i++)
+		usleep(100000);
+	if (find_pci(VIRTIO_VENDOR, VIRTIO_RNG, bdf, sizeof(bdf)))
+		return report("iommu_domain", "no virtio-rng device in L2");
+	check_domain(bdf);
+	read_rng();
+	count_msix();
+}
+
+static void no_viommu_case(void)
 {
 	struct edu e = { .container = -1, .group = -1, .dev = -1 };
 	const char *why;
 	char bdf[64];
+
+	if (find_pci(EDU_VENDOR, EDU_DEVICE, bdf, sizeof(bdf)))
+		return report("open", "no edu device in L2");
+	why = edu_open(&e, bdf);
+	report("open", why ? "%s (%s)" : NULL, why, bdf);
+	if (!why) {
+		round_trip(&e);
+		interrupt(&e);
+	}
+}
+
+/* realvmm.case=<name> of the kernel command line */
+static void get_case(char *name, size_t len)
+{
+	char cmdline[1024] = "", *p;
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	name[0] = 0;
+	if (f) {
+		if (!fgets(cmdline, sizeof(cmdline), f))
+			cmdline[0] = 0;
+		fclose(f);
+	}
+	p = strstr(cmdline, "realvmm.case=");
+	if (p)
+		snprintf(name, len, "%.*s", (int)strcspn(p + 13, "\n "),
+			 p + 13);
+}
+
+int main(void)
+{
+	char name[32];
 
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (find_edu(bdf, sizeof(bdf))) {
-		report("no_viommu.open", "no edu device in L2");
-	} else {
-		why = edu_open(&e, bdf);
-		report("no_viommu.open", why ? "%s (%s)" : NULL, why, bdf);
-		if (!why) {
-			round_trip(&e);
-			interrupt(&e);
-		}
-	}
+	get_case(name, sizeof(name));
+	if (!strcmp(name, "no_viommu"))
+		no_viommu_case();
+	else if (!strncmp(name, "accel", 5))
+		accel_case();
+	else
+		report("case", "unknown realvmm.case=%s", name);
 	printf("realvmm-l2: done%s\n", failed ? " (failures)" : "");
 	fflush(stdout);
 	sync();

@@ -15,7 +15,8 @@
 #   harness/vm.sh realvmm IMAGE INITRD
 #                                      the real-VMM suite: QEMU in the guest
 #                                      as an L2 guest's VMM, the guest at
-#                                      EL2 (virtualization=on), one edu
+#                                      EL2 (virtualization=on), one edu and
+#                                      one virtio-rng
 #                                      (harness/plan.realvmm, judged by
 #                                      harness/expected.realvmm)
 #
@@ -157,13 +158,15 @@ blocked_window_dtb() {
 
 if [ "$mode" = realvmm ]; then
 	# One edu that can reach L2's RAM (above 1 GiB; edu's default mask
-	# is 28 bits) and no virtio-rng; the guest runs at EL2 for KVM
+	# is 28 bits) and a virtio-rng for L2's own driver; the guest runs
+	# at EL2 for KVM
 	machine+=,virtualization=on
 	qemu_args=(
 		-global arm-smmuv3.stage=nested
 		-cpu max,pauth-impdef=on -smp 2 -m 3G
 		-display none -monitor none -no-reboot -nic none
 		-device edu,dma_mask=0xffffffffff
+		-device virtio-rng-pci,disable-legacy=on,iommu_platform=on
 		-kernel "$image" -initrd "$initrd"
 	)
 	dir=$vm/realvmm
