@@ -5,7 +5,7 @@
 # $BUILD/linux after the base, build the test kernel's Image and, with W=1,
 # drivers/iommu/, in a separate work tree and build directory (incremental
 # from one step to the next).  Any error or W=1 warning in drivers/iommu/
-# stops with the name of the patch.
+# stops with the name of the patch.  BISECT_FROM=N starts at patch N.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +33,8 @@ km() { make -s -C "$wt" O="$obj" ARCH=arm64 CROSS_COMPILE="$cross" CC="$cc" "$@"
 n=0
 for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 	n=$((n + 1))
+	# BISECT_FROM=N resumes at patch N (the earlier ones built before)
+	[ "$n" -ge "${BISECT_FROM:-1}" ] || continue
 	subject=$(git -C "$tree" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q --detach "$c"
 	cp "$build/kernel/.config" "$obj/.config"

@@ -123,6 +123,41 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * iommufd_viommu_drv.get_virt_id: a vDEVICE's virt_id by its device.  The
+ * xarray's own lock keeps each vDEVICE in it alive (they are erased before
+ * they are freed); vdev->dev is only compared.
+ */
+static int viommu_get_virt_id(struct iommufd_viommu_drv *drv,
+			      struct device *dev, u64 *virt_id)
+{
+	struct iommufd_viommu *viommu =
+		container_of(drv, struct iommufd_viommu, drv);
+	struct iommufd_vdevice *vdev;
+	unsigned long index;
+	int rc = -ENOENT;
+
+	xa_lock(&viommu->vdevs);
+	xa_for_each(&viommu->vdevs, index, vdev) {
+		if (READ_ONCE(vdev->dev) == dev) {
+			*virt_id = vdev->virt_id;
+			rc = 0;
+			break;
+		}
+	}
+	xa_unlock(&viommu->vdevs);
+	return rc;
+}
+
+/* The vIOMMU's part in events: its queues, and the driver's callbacks */
+void iommufd_viommu_events_init(struct iommufd_viommu *viommu)
+{
+	spin_lock_init(&viommu->veventqs_lock);
+	INIT_LIST_HEAD(&viommu->veventqs);
+	viommu->drv.get_virt_id = viommu_get_virt_id;
+	viommu->drv.report_event = iommufd_viommu_report_event;
+}
+
 static ssize_t veventq_fops_read(struct file *file, char __user *buf,
 				 size_t count, loff_t *ppos)
 {

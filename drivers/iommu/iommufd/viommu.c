@@ -23,9 +23,8 @@ void iommufd_viommu_destroy(struct iommufd_object *obj)
 
 	if (viommu->ops->destroy)
 		viommu->ops->destroy(&viommu->drv);
-	/* vDEVICEs and vEVENTQs hold references: none is left */
+	/* vDEVICEs hold references: none is left */
 	WARN_ON(!xa_empty(&viommu->vdevs));
-	WARN_ON(!list_empty(&viommu->veventqs));
 	xa_destroy(&viommu->vdevs);
 	refcount_dec(&viommu->hwpt->common.obj.users);
 }
@@ -63,32 +62,6 @@ int iommufd_viommu_invalidate(struct iommufd_viommu *viommu,
 	mutex_lock(&viommu->ictx->viommu_lock);
 	rc = viommu->ops->cache_invalidate(&viommu->drv, array);
 	mutex_unlock(&viommu->ictx->viommu_lock);
-	return rc;
-}
-
-/*
- * iommufd_viommu_drv.get_virt_id: a vDEVICE's virt_id by its device.  The
- * xarray's own lock keeps each vDEVICE in it alive (they are erased before
- * they are freed); vdev->dev is only compared.
- */
-static int viommu_get_virt_id(struct iommufd_viommu_drv *drv,
-			      struct device *dev, u64 *virt_id)
-{
-	struct iommufd_viommu *viommu =
-		container_of(drv, struct iommufd_viommu, drv);
-	struct iommufd_vdevice *vdev;
-	unsigned long index;
-	int rc = -ENOENT;
-
-	xa_lock(&viommu->vdevs);
-	xa_for_each(&viommu->vdevs, index, vdev) {
-		if (READ_ONCE(vdev->dev) == dev) {
-			*virt_id = vdev->virt_id;
-			rc = 0;
-			break;
-		}
-	}
-	xa_unlock(&viommu->vdevs);
 	return rc;
 }
 
@@ -138,10 +111,7 @@ int iommufd_viommu_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	viommu->drv.parent = hwpt->common.domain;
 	viommu->drv.iommu_dev = idev->dev->iommu->iommu_dev;
 	viommu->drv.find_dev = viommu_find_dev;
-	viommu->drv.get_virt_id = viommu_get_virt_id;
-	viommu->drv.report_event = iommufd_viommu_report_event;
-	spin_lock_init(&viommu->veventqs_lock);
-	INIT_LIST_HEAD(&viommu->veventqs);
+	iommufd_viommu_events_init(viommu);
 
 	rc = ops->init(&viommu->drv, idev->dev);
 	if (rc)

@@ -130,7 +130,7 @@ static int arm_smmu_attach_dev_nested(struct iommu_domain *domain,
 	if (nested->s2_parent->smmu != master->smmu)
 		return -EINVAL;
 	/* The guest learns of the device's stage-1 faults from now on */
-	state.vevent_viommu = nested->viommu;
+	arm_vsmmu_attach_events(&state, nested);
 	/* The guest's CD table replaces the host's: no PASIDs may be in use */
 	if (arm_smmu_ssids_in_use(&master->cd_table))
 		return -EBUSY;
@@ -409,44 +409,6 @@ static int arm_vsmmu_cache_invalidate(struct iommufd_viommu_drv *viommu,
 	return ret;
 }
 
-/**
- * arm_vsmmu_forward_event() - hand a guest an event of its device
- * @master: the device the event names (its StreamID)
- * @evt: the event record
- *
- * An event arm_vsmmu_event_is_guests() goes to the vIOMMU of the nested
- * domain the device is attached to, with the guest's StreamID: the
- * virt_id of the device's vDEVICE there, looked up now, so that a vDEVICE
- * destroyed and made anew is seen.  Without a vDEVICE (an abort or bypass
- * vSTE) the event is the host's.  The vEVENTQ's depth bounds what the
- * guest can make the host hold.  Caller holds smmu->streams_mutex.
- *
- * Return: 0 if the guest got the event (or it was counted as lost),
- * -EOPNOTSUPP if it is the host's to handle or user space has no vEVENTQ
- * for it, -ENOMEM if it was dropped for lack of memory.
- */
-int arm_vsmmu_forward_event(struct arm_smmu_master *master, const u64 *evt)
-{
-	struct iommufd_viommu_drv *viommu = master->vevent_viommu;
-	struct iommu_vevent_arm_smmuv3 rec;
-	u64 vsid;
-	int i;
-
-	lockdep_assert_held(&master->smmu->streams_mutex);
-
-	if (!viommu || !arm_vsmmu_event_is_guests(evt) ||
-	    viommu->get_virt_id(viommu, master->dev, &vsid) ||
-	    vsid > FIELD_MAX(EVTQ_0_SID))
-		return -EOPNOTSUPP;
-
-	rec.evt[0] = cpu_to_le64((evt[0] & ~EVTQ_0_SID) |
-				 FIELD_PREP(EVTQ_0_SID, vsid));
-	for (i = 1; i < ARRAY_SIZE(rec.evt); i++)
-		rec.evt[i] = cpu_to_le64(evt[i]);
-	return viommu->report_event(viommu, IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
-				    &rec, sizeof(rec));
-}
-
 /*
  * A device attaches to a translating vSTE only with its vDEVICE (the guest's
  * stream ID for its CD and ATC invalidations); abort and bypass vSTEs are
@@ -464,7 +426,7 @@ static bool arm_vsmmu_needs_vdevice(struct iommufd_viommu_drv *viommu,
 
 const struct iommufd_viommu_ops arm_vsmmu_ops = {
 	.type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
-	.vevent_type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3,
+	.vevent_type = ARM_VSMMU_VEVENT_TYPE,
 	.init = arm_vsmmu_init,
 	.alloc_domain_nested = arm_vsmmu_alloc_domain_nested,
 	.cache_invalidate = arm_vsmmu_cache_invalidate,
