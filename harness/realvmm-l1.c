@@ -32,15 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define EDU_VENDOR	0x1234
-#define EDU_DEVICE	0x11e8
+#include "vfio_edu.h"
+
 #define VIRTIO_VENDOR	0x1af4
 #define VIRTIO_RNG	0x1044
 #define QEMU_EFI	"/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"
-#define PCI_DEVICES	"/sys/bus/pci/devices"
 #define QEMU		"/usr/bin/qemu-system-aarch64"
 #define L2_DIR		"/realvmm"
 
@@ -85,73 +83,31 @@ static int l2_done, l2_log_bad, qemu_errors, qemu_known;
 static char l2_log_line[200];
 static const struct run *cur;
 
-static long now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-static unsigned long read_hex(const char *dir, const char *attr)
-{
-	char path[300], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, attr);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return strtoul(buf, NULL, 16);
-}
-
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Bind the first vendor:device function to vfio-pci; its address in @bdf */
 static const char *take_device(unsigned long vendor, unsigned long device,
 			       char *bdf, size_t len)
 {
 	struct dirent *de;
-	char dir[300], path[340];
-	DIR *d;
+	DIR *dir;
 
-	d = opendir(PCI_DEVICES);
-	if (!d)
-		return "no " PCI_DEVICES;
+	dir = opendir(EDU_SYSFS);
+	if (!dir)
+		return "no " EDU_SYSFS;
 	bdf[0] = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(dir, sizeof(dir), PCI_DEVICES "/%.31s", de->d_name);
-		if (read_hex(dir, "vendor") == vendor &&
-		    read_hex(dir, "device") == device) {
+	while ((de = readdir(dir))) {
+		unsigned long v = 0, d = 0;
+
+		edu_read_hex(de->d_name, "vendor", &v);
+		edu_read_hex(de->d_name, "device", &d);
+		if (v == vendor && d == device) {
 			snprintf(bdf, len, "%.31s", de->d_name);
 			break;
 		}
 	}
-	closedir(d);
+	closedir(dir);
 	if (!bdf[0])
 		return "no such device in L1";
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
-	if (write_str(path, "vfio-pci"))
-		return "no driver_override";
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind", bdf);
-	write_str(path, bdf);
-	if (write_str("/sys/bus/pci/drivers_probe", bdf))
+	if (edu_bind_vfio_pci(bdf))
 		return "vfio-pci did not take the device";
 	return NULL;
 }
@@ -220,7 +176,7 @@ static int run_qemu(const char *bdf, int timeout)
 	int a = 0;
 	bool accel = strncmp(cur->name, "accel", 5) == 0;
 	bool memfd = strcmp(cur->name, "accel_memfd") == 0;
-	long deadline = now_s() + timeout;
+	long deadline = edu_now_ms() / 1000 + timeout;
 	char buf[4096], *nl;
 	size_t fill = 0;
 	int p[2], status;
@@ -301,7 +257,7 @@ static int run_qemu(const char *bdf, int timeout)
 	close(p[1]);
 	while (1) {
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		long left = deadline - now_s();
+		long left = deadline - edu_now_ms() / 1000;
 		ssize_t n;
 
 		if (left <= 0) {

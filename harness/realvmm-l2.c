@@ -40,23 +40,11 @@
 #include <unistd.h>
 #include <linux/vfio.h>
 
-#define EDU_VENDOR		0x1234
-#define EDU_DEVICE		0x11e8
-#define EDU_REG_ID		0x00
-#define EDU_ID_VALUE		0x010000ed
-#define EDU_REG_IRQ_RAISE	0x60
-#define EDU_REG_IRQ_ACK		0x64
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_REG_DMA_CMD		0x98
-#define EDU_DMA_START		0x1
-#define EDU_DMA_TO_RAM		0x2
-#define EDU_DMA_BUF		0x40000
-#define PCI_DEVICES		"/sys/bus/pci/devices"
+#include "vfio_edu.h"
+
 #define VIRTIO_VENDOR		0x1af4
 #define VIRTIO_RNG		0x1044
-#define PAGE			4096
+#define PAGE			EDU_DMA_BUF_SIZE
 #define TIMEOUT_MS		5000
 
 static int failed;
@@ -77,91 +65,36 @@ static void report(const char *name, const char *fmt, ...)
 	printf("\n");
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static unsigned long read_hex(const char *dir, const char *attr)
-{
-	char path[300], buf[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, attr);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	return strtoul(buf, NULL, 16);
-}
-
-static int write_str(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* The first vendor:device function's address, or -ENODEV */
 static int find_pci(unsigned long vendor, unsigned long device, char *bdf,
 		    size_t len)
 {
 	struct dirent *de;
-	char dir[300];
-	DIR *d;
+	DIR *dir;
 	int ret = -ENODEV;
 
-	d = opendir(PCI_DEVICES);
-	if (!d)
+	dir = opendir(EDU_SYSFS);
+	if (!dir)
 		return -errno;
-	while ((de = readdir(d))) {
+	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(dir, sizeof(dir), PCI_DEVICES "/%s", de->d_name);
-		if (read_hex(dir, "vendor") == vendor &&
-		    read_hex(dir, "device") == device) {
+		unsigned long v = 0, d = 0;
+
+		edu_read_hex(de->d_name, "vendor", &v);
+		edu_read_hex(de->d_name, "device", &d);
+		if (v == vendor && d == device) {
 			snprintf(bdf, len, "%.31s", de->d_name);
 			ret = 0;
 			break;
 		}
 	}
-	closedir(d);
+	closedir(dir);
 	return ret;
 }
 
-struct edu {
-	int container, group, dev;
-	uint8_t *bar0;
-};
-
-static uint32_t rd32(struct edu *e, unsigned int reg)
-{
-	return __atomic_load_n((uint32_t *)(e->bar0 + reg), __ATOMIC_RELAXED);
-}
-
-static void wr32(struct edu *e, unsigned int reg, uint32_t val)
-{
-	__atomic_store_n((uint32_t *)(e->bar0 + reg), val, __ATOMIC_RELAXED);
-}
-
-static void wr64(struct edu *e, unsigned int reg, uint64_t val)
-{
-	__atomic_store_n((uint64_t *)(e->bar0 + reg), val, __ATOMIC_RELAXED);
-}
-
 /* Bind @bdf to vfio-pci in no-IOMMU mode and open it; 0 or a message */
-static const char *edu_open(struct edu *e, const char *bdf)
+static const char *noiommu_open(struct edu_dev *e, const char *bdf)
 {
 	struct vfio_region_info bar = {
 		.argsz = sizeof(bar),
@@ -172,47 +105,43 @@ static const char *edu_open(struct edu *e, const char *bdf)
 		.index = VFIO_PCI_CONFIG_REGION_INDEX,
 	};
 	char path[300], link[300];
+	int container, group;
 	uint16_t cmd;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
-	if (write_str(path, "vfio-pci"))
-		return "no driver_override";
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver/unbind", bdf);
-	write_str(path, bdf);
-	if (write_str("/sys/bus/pci/drivers_probe", bdf))
+	if (edu_bind_vfio_pci(bdf))
 		return "vfio-pci did not take the device";
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%s/iommu_group", bdf);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return "no (no-IOMMU) group: vfio.enable_unsafe_noiommu_mode?";
 	link[n] = 0;
 	snprintf(path, sizeof(path), "/dev/vfio/noiommu-%s",
 		 strrchr(link, '/') + 1);
-	e->container = open("/dev/vfio/vfio", O_RDWR);
-	e->group = open(path, O_RDWR);
-	if (e->container < 0 || e->group < 0)
+	container = open("/dev/vfio/vfio", O_RDWR);
+	group = open(path, O_RDWR);
+	if (container < 0 || group < 0)
 		return "cannot open the VFIO container or no-IOMMU group";
-	if (ioctl(e->group, VFIO_GROUP_SET_CONTAINER, &e->container) ||
-	    ioctl(e->container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) ||
+	    ioctl(container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU))
 		return "VFIO_GROUP_SET_CONTAINER / VFIO_SET_IOMMU failed";
-	e->dev = ioctl(e->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	if (e->dev < 0)
+	e->devfd = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (e->devfd < 0)
 		return "VFIO_GROUP_GET_DEVICE_FD failed";
-	if (ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &bar) ||
-	    ioctl(e->dev, VFIO_DEVICE_GET_REGION_INFO, &cfg))
+	if (ioctl(e->devfd, VFIO_DEVICE_GET_REGION_INFO, &bar) ||
+	    ioctl(e->devfd, VFIO_DEVICE_GET_REGION_INFO, &cfg))
 		return "VFIO_DEVICE_GET_REGION_INFO failed";
 	e->bar0 = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       e->dev, bar.offset);
+		       e->devfd, bar.offset);
 	if (e->bar0 == MAP_FAILED)
 		return "cannot map BAR0";
 	/* Memory space and bus mastering on */
-	if (pread(e->dev, &cmd, 2, cfg.offset + 4) != 2)
+	if (pread(e->devfd, &cmd, 2, cfg.offset + 4) != 2)
 		return "cannot read the command register";
 	cmd |= 0x6;
-	if (pwrite(e->dev, &cmd, 2, cfg.offset + 4) != 2)
+	if (pwrite(e->devfd, &cmd, 2, cfg.offset + 4) != 2)
 		return "cannot write the command register";
-	if (rd32(e, EDU_REG_ID) != EDU_ID_VALUE)
+	if (edu_read32(e, EDU_REG_ID) != EDU_ID_VALUE)
 		return "BAR0 does not read as edu";
 	return NULL;
 }
@@ -234,25 +163,26 @@ static uint64_t phys_of(void *va)
 	return (ent & ((1ULL << 55) - 1)) * PAGE;
 }
 
-static int edu_dma(struct edu *e, uint64_t addr, bool to_ram)
+/* A page by DMA; unlike edu_dma(), at addresses above edu's default mask */
+static int page_dma(struct edu_dev *e, uint64_t addr, bool to_ram)
 {
-	long deadline = now_ms() + TIMEOUT_MS;
+	long deadline = edu_now_ms() + TIMEOUT_MS;
 
-	wr64(e, EDU_REG_DMA_SRC, to_ram ? EDU_DMA_BUF : addr);
-	wr64(e, EDU_REG_DMA_DST, to_ram ? addr : EDU_DMA_BUF);
-	wr64(e, EDU_REG_DMA_COUNT, PAGE);
-	__sync_synchronize();
-	wr32(e, EDU_REG_DMA_CMD, EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0));
-	while (rd32(e, EDU_REG_DMA_CMD) & EDU_DMA_START) {
-		if (now_ms() > deadline)
+	edu_write64(e, EDU_REG_DMA_SRC, to_ram ? EDU_DMA_BUF : addr);
+	edu_write64(e, EDU_REG_DMA_DST, to_ram ? addr : EDU_DMA_BUF);
+	edu_write64(e, EDU_REG_DMA_COUNT, PAGE);
+	edu_dma_barrier();
+	edu_write32(e, EDU_REG_DMA_CMD, EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0));
+	while (edu_read32(e, EDU_REG_DMA_CMD) & EDU_DMA_START) {
+		if (edu_now_ms() > deadline)
 			return -ETIMEDOUT;
 		usleep(1000);
 	}
-	__sync_synchronize();
+	edu_dma_barrier();
 	return 0;
 }
 
-static void round_trip(struct edu *e)
+static void round_trip(struct edu_dev *e)
 {
 	const char *name = "dma_round_trip";
 	uint8_t *buf;
@@ -269,10 +199,10 @@ static void round_trip(struct edu *e)
 		return report(name, "no physical address in pagemap");
 	for (i = 0; i < PAGE; i++)
 		buf[i] = (uint8_t)(i * 7 + 3);
-	if (edu_dma(e, pa, false))
+	if (page_dma(e, pa, false))
 		return report(name, "DMA to the device timed out");
 	memset(buf, 0, PAGE);
-	if (edu_dma(e, pa, true))
+	if (page_dma(e, pa, true))
 		return report(name, "DMA to memory timed out");
 	for (i = 0; i < PAGE; i++)
 		if (buf[i] != (uint8_t)(i * 7 + 3))
@@ -282,36 +212,19 @@ static void round_trip(struct edu *e)
 	report(name, NULL);
 }
 
-static void interrupt(struct edu *e)
+static void interrupt(struct edu_dev *e)
 {
 	const char *name = "msi";
-	struct {
-		struct vfio_irq_set set;
-		int32_t fd;
-	} irq = {
-		.set = {
-			.argsz = sizeof(irq),
-			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-				 VFIO_IRQ_SET_ACTION_TRIGGER,
-			.index = VFIO_PCI_MSI_IRQ_INDEX,
-			.count = 1,
-		},
-	};
-	struct pollfd pfd = { .events = POLLIN };
-	uint64_t count;
+	int efd = eventfd(0, 0);
 
-	irq.fd = eventfd(0, 0);
-	if (irq.fd < 0)
+	if (efd < 0)
 		return report(name, "no eventfd");
-	if (ioctl(e->dev, VFIO_DEVICE_SET_IRQS, &irq))
-		return report(name, "VFIO_DEVICE_SET_IRQS: %s",
-			      strerror(errno));
-	wr32(e, EDU_REG_IRQ_RAISE, 1);
-	pfd.fd = irq.fd;
-	if (poll(&pfd, 1, TIMEOUT_MS) != 1 ||
-	    read(irq.fd, &count, sizeof(count)) != sizeof(count))
+	if (edu_set_msi(e, efd))
+		return report(name, "VFIO_DEVICE_SET_IRQS: %s", strerror(errno));
+	edu_write32(e, EDU_REG_IRQ_RAISE, 1);
+	if (edu_wait_eventfd(efd, TIMEOUT_MS) <= 0)
 		return report(name, "no MSI within %d ms", TIMEOUT_MS);
-	wr32(e, EDU_REG_IRQ_ACK, 1);
+	edu_write32(e, EDU_REG_IRQ_ACK, 1);
 	report(name, NULL);
 }
 
@@ -322,7 +235,7 @@ static void check_domain(const char *bdf)
 	ssize_t n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu_group", bdf);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%s/iommu_group", bdf);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return report("iommu_domain", "%s has no IOMMU group in L2",
@@ -426,13 +339,13 @@ static void accel_case(void)
 
 static void no_viommu_case(void)
 {
-	struct edu e = { .container = -1, .group = -1, .dev = -1 };
+	struct edu_dev e = { .devfd = -1 };
 	const char *why;
 	char bdf[64];
 
 	if (find_pci(EDU_VENDOR, EDU_DEVICE, bdf, sizeof(bdf)))
 		return report("open", "no edu device in L2");
-	why = edu_open(&e, bdf);
+	why = noiommu_open(&e, bdf);
 	report("open", why ? "%s (%s)" : NULL, why, bdf);
 	if (!why) {
 		round_trip(&e);

@@ -173,7 +173,8 @@ cc_static() {
 	local out=$1 src=$2
 	"${CROSS_COMPILE:-aarch64-linux-gnu-}gcc" -static -O2 -Wall -Wextra \
 		-Werror -Wno-unused-parameter \
-		-isystem "${KOBJ:-$build/kernel}/usr/include" -o "$out" "$src"
+		-isystem "${KOBJ:-$build/kernel}/usr/include" \
+		-I "$build/linux/tools/testing/selftests/iommu" -o "$out" "$src"
 }
 
 pack() {
