@@ -14,7 +14,8 @@
  * @master: the device the event names (its StreamID)
  * @evt: the event record
  *
- * An event arm_vsmmu_event_is_guests() goes to the vIOMMU of the nested
+ * An event arm_vsmmu_event_is_guests() accepted (the caller asks it
+ * first, before it takes any lock) goes to the vIOMMU of the nested
  * domain the device is attached to, with the guest's StreamID: the
  * virt_id of the device's vDEVICE there, looked up now, so that a vDEVICE
  * destroyed and made anew is seen.  Without a vDEVICE (an abort or bypass
@@ -34,8 +35,7 @@ int arm_vsmmu_forward_event(struct arm_smmu_master *master, const u64 *evt)
 
 	lockdep_assert_held(&master->smmu->streams_mutex);
 
-	if (!viommu || !arm_vsmmu_event_is_guests(evt) ||
-	    viommu->get_virt_id(viommu, master->dev, &vsid) ||
+	if (!viommu || viommu->get_virt_id(viommu, master->dev, &vsid) ||
 	    vsid > FIELD_MAX(EVTQ_0_SID))
 		return -EOPNOTSUPP;
 
