@@ -80,17 +80,34 @@ if [ ${#missing[@]} -gt 0 ]; then
 		>/dev/null || fail "${missing[*]}"
 fi
 
+# QEMU >= 9.2 comes from bookworm-backports, through a private APT
+# configuration under build/: the host's sources plus bookworm-backports,
+# with their own package lists and cache.  The host's /etc/apt is never
+# written; only the package install itself reaches the host.
+backports_apt() {
+	local dir=$build/host-apt
+	mkdir -p "$dir/sources.list.d" "$dir/lists/partial" \
+		"$dir/cache/archives/partial"
+	rm -f "$dir"/sources.list.d/*
+	local f
+	for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[ -e "$f" ] && ln -s "$f" "$dir/sources.list.d/"
+	done
+	echo "deb http://deb.debian.org/debian bookworm-backports main" \
+		>"$dir/sources.list.d/zz-series-bookworm-backports.list"
+	hapt=(-o "Dir::Etc::sourceparts=$dir/sources.list.d"
+	      -o "Dir::State::Lists=$dir/lists"
+	      -o "Dir::Cache=$dir/cache")
+}
+
 if [ $need_qemu = 1 ] && ! qemu_ok; then
-	src=/etc/apt/sources.list.d/bookworm-backports.list
-	if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
-		echo "setup: enabling bookworm-backports for QEMU >= $qemu_min ($src)"
-		echo "deb http://deb.debian.org/debian bookworm-backports main" |
-			as_root tee "$src" >/dev/null
-		apt_updated=0
-	fi
+	build=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+	backports_apt
+	echo "setup: apt-get update (private lists in $build/host-apt: the host's sources + bookworm-backports)"
+	as_root apt-get "${hapt[@]}" update -qq >/dev/null ||
+		fail "$want_vm (apt-get update with bookworm-backports)"
 	echo "setup: installing $want_vm (>= $qemu_min) from bookworm-backports"
-	apt_update || fail "$want_vm"
-	as_root apt-get install -y -qq --no-install-recommends \
+	as_root apt-get "${hapt[@]}" install -y -qq --no-install-recommends \
 		-t bookworm-backports $want_vm >/dev/null ||
 		fail "$want_vm from bookworm-backports"
 	qemu_ok || fail "qemu-system-aarch64 >= $qemu_min (found: $(qemu-system-aarch64 --version | head -n1))"
