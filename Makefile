@@ -15,6 +15,8 @@
 #                  IOMMU_DMA, arm64 modules, x86_64 (T="..." for some)
 #   make export    turn commits made in build/linux back into the queue
 #   make bisect    build the kernel at every step of the series
+#   make realvmm   the real-VMM boot of make test alone: Debian's QEMU 11
+#                  as the VMM of an L2 guest inside the test guest
 #   make mainline  mainline's own iommufd selftests (newest Debian
 #                  linux-source-7.*, built against its uAPI headers) on the
 #                  series kernel, judged by harness/expected.mainline
@@ -61,7 +63,8 @@ T ?=
 SEED ?=
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
-	export bisect fuzz matrix mainline realvmm clean distclean
+	export bisect fuzz matrix mainline realvmm realvmm-initramfs clean \
+	distclean
 .NOTPARALLEL:
 
 all: kernel selftests initramfs
@@ -92,8 +95,9 @@ selftests: kernel
 initramfs: selftests
 	@$(TOP)/harness/initramfs.sh $(INITRD) $(addprefix $(STOBJ)/,$(SELFTESTS))
 
-test: all check
+test: all check realvmm-initramfs
 	@FUZZ_SEED=$(FUZZ_SEED) FUZZ_CALLS=$(FUZZ_CALLS) \
+		REALVMM_INITRD=$(RVINITRD) \
 		$(TOP)/harness/vm.sh test $(IMAGE) $(INITRD)
 
 # A longer fuzzing run: make fuzz N=<calls per variant> [SEED=<seed>]
@@ -112,20 +116,18 @@ mainline: kernel
 		$(MLOBJ)/bin/iommufd_fail_nth
 	@$(TOP)/harness/vm.sh mainline $(IMAGE) $(MLOBJ)/initramfs.cpio.gz
 
-# The real-VMM suite (issue 13, opt-in until it is part of make test): the
-# series built again with harness/realvmm.config (KVM, VFIO no-IOMMU)
-RVOBJ := $(BUILD)/kernel-kvm
-realvmm: initramfs
-	@KOBJ=$(RVOBJ) KCONFIG_EXTRA=$(TOP)/harness/realvmm.config \
-		$(TOP)/harness/config.sh
-	@echo "kernel: building $(RVOBJ)/arch/arm64/boot/Image (KVM, for the real VMM)"
-	@$(MAKE) -s -C $(TREE) O=$(RVOBJ) ARCH=arm64 \
-		CROSS_COMPILE=$(CROSS_COMPILE) CC="$(KCC)" -j$(JOBS) Image
+# The real-VMM suite, the third boot of make test (make realvmm runs it
+# alone): QEMU 11 as the VMM inside the test guest, on the test kernel,
+# whose fragment has KVM, VFIO no-IOMMU, UEFI and ACPI for it.  Debian's
+# arm64 QEMU and its libraries are fetched once into build/realvmm.
+RVINITRD := $(BUILD)/realvmm/l1.cpio.gz
+realvmm-initramfs: initramfs
 	@$(TOP)/harness/realvmm.sh fetch
-	@$(TOP)/harness/realvmm.sh initramfs $(BUILD)/realvmm/l1.cpio.gz \
-		$(RVOBJ)/arch/arm64/boot/Image $(BUILD)/initramfs
-	@$(TOP)/harness/vm.sh realvmm $(RVOBJ)/arch/arm64/boot/Image \
-		$(BUILD)/realvmm/l1.cpio.gz
+	@$(TOP)/harness/realvmm.sh initramfs $(RVINITRD) $(IMAGE) \
+		$(BUILD)/initramfs
+
+realvmm: realvmm-initramfs
+	@$(TOP)/harness/vm.sh realvmm $(IMAGE) $(RVINITRD)
 
 check: config
 	@$(TOP)/harness/check.sh

@@ -8,9 +8,11 @@
  *
  *   no_viommu    edu, no vIOMMU: L2 drives it through VFIO no-IOMMU (DMA
  *                round trip, MSI)
- *   accel        virtio-rng behind QEMU's accelerated SMMUv3 (nesting:
- *                L2's stage 1, L1's stage 2): L2's own driver reads random
- *                bytes and gets MSI-X interrupts; L2 boots through UEFI
+ *   accel        virtio-rng and edu behind QEMU's accelerated SMMUv3
+ *                (nesting: L2's stage 1, L1's stage 2): L2's own driver
+ *                reads random bytes and gets MSI-X interrupts; edu's DMA
+ *                to an IOVA L2 never mapped comes back to L2 as an event
+ *                of its own SMMU (vEVENTQ); L2 boots through UEFI
  *   accel_memfd  the same with L2's RAM in a memfd, which QEMU maps with
  *                IOMMU_IOAS_MAP_FILE
  *
@@ -46,7 +48,7 @@
 static const char *const no_viommu_checks[] = { "open", "dma_round_trip",
 						"msi", NULL };
 static const char *const accel_checks[] = { "iommu_domain", "hwrng",
-					    "msix", NULL };
+					    "msix", "vevent", NULL };
 
 struct run {
 	const char *name;
@@ -169,9 +171,9 @@ static void line(char *s)
 }
 
 /* Run QEMU for the current case; its exit status, or -1 on a timeout */
-static int run_qemu(const char *bdf, int timeout)
+static int run_qemu(const char *bdf, const char *bdf2, int timeout)
 {
-	static char machine[64], dev[96], append[160];
+	static char machine[64], dev[96], dev2[96], append[160];
 	const char *argv[48];
 	int a = 0;
 	bool accel = strncmp(cur->name, "accel", 5) == 0;
@@ -226,6 +228,12 @@ static int run_qemu(const char *bdf, int timeout)
 	argv[a++] = "iommufd,id=ifd0";
 	argv[a++] = "-device";
 	argv[a++] = dev;
+	if (bdf2) {
+		snprintf(dev2, sizeof(dev2),
+			 "vfio-pci,host=%s,bus=pcie.0,iommufd=ifd0", bdf2);
+		argv[a++] = "-device";
+		argv[a++] = dev2;
+	}
 	argv[a++] = "-kernel";
 	argv[a++] = L2_DIR "/Image";
 	argv[a++] = "-initrd";
@@ -291,8 +299,8 @@ static int run_qemu(const char *bdf, int timeout)
 }
 
 /* One case: QEMU and L2 from start to end; its TAP lines */
-static int one_run(const struct run *run, const char *bdf, const char *why,
-		   int timeout, unsigned int *n)
+static int one_run(const struct run *run, const char *bdf, const char *bdf2,
+		   const char *why, int timeout, unsigned int *n)
 {
 	unsigned int i;
 	int qrc = 0, rc = 0;
@@ -304,7 +312,7 @@ static int one_run(const struct run *run, const char *bdf, const char *why,
 	qemu_errors = 0;
 	qemu_known = 0;
 	if (!why) {
-		qrc = run_qemu(bdf, timeout);
+		qrc = run_qemu(bdf, bdf2, timeout);
 		if (qrc == -1)
 			why = "L2 did not finish in time";
 		else if (qrc)
@@ -366,8 +374,11 @@ int main(int argc, char **argv)
 	if (!why_rng)
 		why_rng = take_device(VIRTIO_VENDOR, VIRTIO_RNG, rng,
 				      sizeof(rng));
-	rc |= one_run(&runs[0], edu, why, timeout, &n);
+	rc |= one_run(&runs[0], edu, NULL, why, timeout, &n);
+	/* the accelerated runs take edu too, for the stage-1 fault */
+	if (!why_rng && why)
+		why_rng = why;
 	for (i = 1; i < ARRAY_SIZE(runs); i++)
-		rc |= one_run(&runs[i], rng, why_rng, timeout, &n);
+		rc |= one_run(&runs[i], rng, edu, why_rng, timeout, &n);
 	return rc ? 1 : 0;
 }

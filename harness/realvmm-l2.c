@@ -11,7 +11,12 @@
  * accel, accel_memfd: virtio-rng behind QEMU's accelerated SMMUv3.  L2's
  *   own drivers use it: the device is in a DMA domain of L2's SMMU (stage
  *   1, nested on L1's stage 2), random bytes come out of /dev/hwrng, and
- *   its interrupts are MSI-X, counted in /proc/interrupts.
+ *   its interrupts are MSI-X, counted in /proc/interrupts.  An edu behind
+ *   the same SMMU, held by pci-stub (so that it has a DMA domain and no
+ *   driver), is made to read from an IOVA L2 never mapped: the stage-1
+ *   fault must come back to L2 as an event of its own SMMU (L1 forwards it
+ *   through QEMU's vEVENTQ), which L2's arm-smmu-v3 driver logs with the
+ *   faulting address.
  *
  * Each check prints one line on the console, which the L1 runner
  * (realvmm-l1.c) turns into TAP:
@@ -322,6 +327,154 @@ static void count_msix(void)
 	report("msix", NULL);
 }
 
+/*
+ * An IOVA no DMA-API domain of L2 maps: below where the allocator starts
+ * (top down from 4 GiB) and off the 0x8000000 RMR; under edu's 28 bits
+ */
+#define UNMAPPED_IOVA	0x0badc000ULL
+
+/* Hold @bdf with pci-stub, enable its memory space and bus mastering */
+static const char *stub_and_enable(const char *bdf)
+{
+	char path[300];
+	uint16_t cmd;
+	int fd, i;
+
+	snprintf(path, sizeof(path), EDU_SYSFS "/%s/driver_override", bdf);
+	if (edu_sysfs_write(path, "pci-stub") ||
+	    edu_sysfs_write("/sys/bus/pci/drivers_probe", bdf))
+		return "pci-stub did not take the device";
+	snprintf(path, sizeof(path), EDU_SYSFS "/%s/iommu_group", bdf);
+	for (i = 0; i < 50 && access(path, F_OK); i++)
+		usleep(100000);
+	if (access(path, F_OK))
+		return "no IOMMU group once pci-stub bound";
+	/* the sysfs enable file refuses a device with a driver: by hand */
+	snprintf(path, sizeof(path), EDU_SYSFS "/%s/config", bdf);
+	fd = open(path, O_RDWR);
+	if (fd < 0 || pread(fd, &cmd, 2, 4) != 2)
+		return "cannot read the command register";
+	cmd |= 0x6;	/* memory space, bus master */
+	if (pwrite(fd, &cmd, 2, 4) != 2) {
+		close(fd);
+		return "cannot set bus mastering";
+	}
+	close(fd);
+	return NULL;
+}
+
+/*
+ * Wait up to @timeout_ms for L2's arm-smmu-v3 driver to log an event
+ * record (it prints "event 0x<id> received:" and then the record's four
+ * 64-bit words, one per line, each after a tab) whose input address (word
+ * 2) is @iova.
+ * Returns 1 and the record in @evt, 0 if none came, or -errno.
+ */
+static int smmu_event_logged(int kmsg, uint64_t iova, uint64_t *evt,
+			     int timeout_ms)
+{
+	long deadline = edu_now_ms() + timeout_ms;
+	int words = -1;
+	char rec[1024];
+	ssize_t n;
+
+	for (;;) {
+		char *text, *hex;
+
+		n = read(kmsg, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -errno;
+		if (n <= 0) {
+			if (edu_now_ms() > deadline)
+				return 0;
+			usleep(10000);
+			continue;
+		}
+		rec[n] = 0;
+		text = strchr(rec, ';');
+		if (!text || !strstr(text, "arm-smmu-v3"))
+			continue;
+		if (strstr(text, " received:")) {
+			words = 0;
+			continue;
+		}
+		/* /dev/kmsg escapes the tab before each word as \x09 */
+		hex = strstr(text, "\\x090x");
+		if (words < 0 || !hex) {
+			words = -1;
+			continue;
+		}
+		evt[words++] = strtoull(hex + 4, NULL, 16);
+		if (words == 4) {
+			if (evt[2] == iova)
+				return 1;
+			words = -1;
+		}
+	}
+}
+
+/* bus << 8 | devfn of a domain-0 BDF such as 0000:00:02.0 */
+static unsigned int bdf_rid(const char *bdf)
+{
+	unsigned int dom, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return ~0u;
+	return bus << 8 | dev << 3 | fn;
+}
+
+static void stage1_fault(void)
+{
+	const char *name = "vevent", *why;
+	struct edu_dev e = { .devfd = -1 };
+	char bdf[64], path[300];
+	int fd, kmsg, found;
+	uint64_t evt[4];
+
+	if (find_pci(EDU_VENDOR, EDU_DEVICE, bdf, sizeof(bdf)))
+		return report(name, "no edu device in L2");
+	why = stub_and_enable(bdf);
+	if (why)
+		return report(name, "%s (%s)", why, bdf);
+	snprintf(path, sizeof(path), EDU_SYSFS "/%s/resource0", bdf);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return report(name, "cannot open %s", path);
+	e.bar0_size = 0x100000;
+	e.bar0 = mmap(NULL, e.bar0_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      fd, 0);
+	close(fd);
+	if (e.bar0 == MAP_FAILED)
+		return report(name, "cannot map BAR 0");
+	if (edu_read32(&e, EDU_REG_ID) != EDU_ID_VALUE)
+		return report(name, "BAR 0 does not read as edu (0x%x)",
+			      edu_read32(&e, EDU_REG_ID));
+	kmsg = kmsg_open_tail();
+	if (kmsg < 0)
+		return report(name, "no /dev/kmsg");
+	/* one 4-byte read: one fault */
+	if (edu_dma(&e, UNMAPPED_IOVA, 4, false, false, 2000))
+		return report(name, "edu's DMA engine did not finish");
+	found = smmu_event_logged(kmsg, UNMAPPED_IOVA, evt, 10000);
+	close(kmsg);
+	if (found != 1)
+		return report(name, "no SMMU event for IOVA 0x%llx in L2's log",
+			      UNMAPPED_IOVA);
+	printf("realvmm-l2: L2's SMMU reported event 0x%02x, StreamID 0x%x, at 0x%llx\n",
+	       (unsigned int)(evt[0] & 0xff), (unsigned int)(evt[0] >> 32),
+	       (unsigned long long)evt[2]);
+	/* F_TRANSLATION, with L2's StreamID for the device (its RID) */
+	if ((evt[0] & 0xff) != 0x10)
+		return report(name, "event 0x%02x, not F_TRANSLATION (0x10)",
+			      (unsigned int)(evt[0] & 0xff));
+	if ((evt[0] >> 32) != bdf_rid(bdf))
+		return report(name, "StreamID 0x%x, not L2's 0x%x for %s",
+			      (unsigned int)(evt[0] >> 32), bdf_rid(bdf), bdf);
+	report(name, NULL);
+}
+
 static void accel_case(void)
 {
 	char bdf[64];
@@ -335,6 +488,7 @@ static void accel_case(void)
 	check_domain(bdf);
 	read_rng();
 	count_msix();
+	stage1_fault();
 }
 
 static void no_viommu_case(void)

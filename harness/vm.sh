@@ -25,9 +25,10 @@
 # and hvc1: two groups of suites run at once, see harness/plan).
 #
 # In test mode a second, short boot follows (logs in $BUILD/vm/blocked-window):
-# QEMU's device tree plus a firmware IOVA reservation over the software MSI
-# window for the virtio-rng function, running harness/plan.blocked-window
-# against harness/expected.blocked-window.
+# QEMU's device tree plus firmware regions over the software MSI window for
+# two virtio-rng functions, running harness/plan.blocked-window
+# against harness/expected.blocked-window.  Then, with REALVMM_INITRD set,
+# the real-VMM boot (logs in $BUILD/vm/realvmm).
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,10 +120,13 @@ results() {
 		--results "$dir/results1.log" "$@"
 }
 
-# The device tree of the second test boot: QEMU's own, plus a firmware
-# IOVA reservation (reserved-memory, iommu-addresses) over the software MSI
-# window for the virtio-rng function (00:03.0), so that its DMA-API domain
-# cannot use the window.
+# The device tree of the second test boot: QEMU's own, plus two firmware
+# regions over the software MSI window, so that neither device's DMA-API
+# domain can use it: an IOVA reservation (reserved-memory without reg,
+# iommu-addresses) for the virtio-rng function 00:03.0, and a direct
+# (identity) mapping for a second virtio-rng at 00:04.0, as ACPI firmware
+# describes it with an IORT RMR (QEMU's accelerated SMMUv3 gives its guests
+# one over 0x8000000-0x80fffff).
 blocked_window_dtb() {
 	local out=$1 dts=$vm/blocked-window/virt.dts pcie
 	mkdir -p "$vm/blocked-window"
@@ -143,6 +147,12 @@ blocked_window_dtb() {
 			msi_block: iova-reservation {
 				iommu-addresses = <&rng 0x0 0x0 0x8000000 0x0 0x100000>;
 			};
+
+			/* reg == iommu-addresses: mapped 1:1 in the domain */
+			msi_direct: direct-window@8000000 {
+				reg = <0x0 0x8000000 0x0 0x100000>;
+				iommu-addresses = <&rng2 0x0 0x0 0x8000000 0x0 0x100000>;
+			};
 		};
 	};
 
@@ -151,15 +161,22 @@ blocked_window_dtb() {
 			reg = <0x1800 0x0 0x0 0x0 0x0>;
 			memory-region = <&msi_block>;
 		};
+
+		rng2: virtio-rng@4,0 {
+			reg = <0x2000 0x0 0x0 0x0 0x0>;
+			memory-region = <&msi_direct>;
+		};
 	};
 	EOF
 	dtc -q -I dts -O dtb -o "$out" "$dts"
 }
 
-if [ "$mode" = realvmm ]; then
-	# One edu that can reach L2's RAM (above 1 GiB; edu's default mask
-	# is 28 bits) and a virtio-rng for L2's own driver; the guest runs
-	# at EL2 for KVM
+# realvmm_boot INITRD: the real-VMM boot (harness/realvmm-l1.c runs
+# Debian's QEMU in this guest); its verdict.  One edu that can reach L2's
+# RAM (above 1 GiB; edu's default mask is 28 bits) and a virtio-rng for
+# L2's own driver; the guest runs at EL2 for KVM.
+realvmm_boot() {
+	local l1=$1
 	machine+=,virtualization=on
 	qemu_args=(
 		-global arm-smmuv3.stage=nested
@@ -167,12 +184,16 @@ if [ "$mode" = realvmm ]; then
 		-display none -monitor none -no-reboot -nic none
 		-device edu,dma_mask=0xffffffffff
 		-device virtio-rng-pci,disable-legacy=on,iommu_platform=on
-		-kernel "$image" -initrd "$initrd"
+		-kernel "$image" -initrd "$l1"
 	)
 	dir=$vm/realvmm
 	echo "vm: booting the series as L1 of the real-VMM suite ($(tr '\n' ' ' <"$build/realvmm/versions")), timeout ${timeout}s"
 	run_boot "$dir" "$append kunit.enable=0 -- test /plan.realvmm"
 	mode=test results "$dir" "$top/harness/expected.realvmm"
+}
+
+if [ "$mode" = realvmm ]; then
+	realvmm_boot "$initrd"
 	exit
 fi
 
@@ -199,8 +220,15 @@ results "$vm" "$top/harness/expected" || verdict=1
 # A second, short boot: DMA-API doorbells when firmware blocks the window
 dir=$vm/blocked-window
 blocked_window_dtb "$dir/blocked.dtb"
-echo "vm: booting again with a device tree that reserves the software MSI window for virtio-rng"
+echo "vm: booting again with a device tree that blocks the software MSI window for two virtio-rng devices"
 run_boot "$dir" "$append kunit.enable=0 -- test /plan.blocked-window" \
-	-dtb "$dir/blocked.dtb"
+	-dtb "$dir/blocked.dtb" \
+	-device virtio-rng-pci,disable-legacy=on,iommu_platform=on,addr=4
 results "$dir" "$top/harness/expected.blocked-window" || verdict=1
+
+# A third boot: the real-VMM suite (REALVMM_INITRD: the L1 initramfs that
+# harness/realvmm.sh built)
+if [ -n "${REALVMM_INITRD:-}" ]; then
+	realvmm_boot "$REALVMM_INITRD" || verdict=1
+fi
 exit $verdict

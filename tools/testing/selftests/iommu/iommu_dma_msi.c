@@ -11,8 +11,12 @@
  * in it.  Variant "blocked_window": firmware reserves IOVAs over the window
  * for this device (harness/vm.sh boots a second time with a device tree
  * whose reserved-memory node has iommu-addresses over 0x8000000 for the
- * virtio-rng function), so the doorbell must come from the IOVA allocator,
- * outside every reserved region, and still deliver.
+ * virtio-rng function 00:03.0), so the doorbell must come from the IOVA
+ * allocator, outside every reserved region, and still deliver.  Variant
+ * "direct_window": the same for a second virtio-rng function, 00:04.0,
+ * whose firmware region over the window is direct, mapped 1:1 in its
+ * domain before any doorbell, as an ACPI IORT RMR is: a doorbell placed in
+ * the window would be mapped on top of it.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -29,51 +33,74 @@
 
 #define RNG_CURRENT "/sys/class/misc/hw_random/rng_current"
 
-/* The BDF of the virtio-rng PCI device, from the virtio bus in sysfs */
-static int virtio_rng_bdf(char *bdf, size_t len)
+/* Is /sys/bus/virtio/devices/@name an entropy source (virtio ID 4)? */
+static bool virtio_is_rng(const char *name)
 {
-	char path[300], link[300], *p;
-	struct dirent *ent;
 	unsigned long id;
+	char path[300];
+	bool ret;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%.64s/device",
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	ret = fscanf(f, "%lx", &id) == 1 && id == 4;
+	fclose(f);
+	return ret;
+}
+
+/*
+ * The virtio-rng PCI function in slot @slot of bus 0: its BDF, and the
+ * name hw_random knows it by, virtio_rng.<n>, where n counts the virtio-rng
+ * devices before it in virtio bus order (the order they were probed in).
+ */
+static int virtio_rng_find(unsigned int slot, char *bdf, size_t len,
+			   char *rng, size_t rng_len)
+{
+	char path[300], link[300], want[16], *p;
+	int me = -1, before = 0, nr;
+	struct dirent *ent;
 	ssize_t n;
 	DIR *dir;
-	FILE *f;
-	int ret = -1;
 
+	snprintf(want, sizeof(want), "0000:00:%02x.0", slot);
 	dir = opendir("/sys/bus/virtio/devices");
 	if (!dir)
 		return -1;
-	while (ret && (ent = readdir(dir))) {
-		if (ent->d_name[0] == '.')
+	while (me < 0 && (ent = readdir(dir))) {
+		if (sscanf(ent->d_name, "virtio%d", &nr) != 1 ||
+		    !virtio_is_rng(ent->d_name))
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%.64s/device",
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%.64s",
 			 ent->d_name);
-		f = fopen(path, "r");
-		if (!f)
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
 			continue;
-		/* virtio device ID 4: entropy source */
-		if (fscanf(f, "%lx", &id) == 1 && id == 4) {
-			snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%.64s",
-				 ent->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n > 0) {
-				link[n] = 0;
-				/* .../0000:00:03.0/virtio2 */
-				p = strrchr(link, '/');
-				if (p) {
-					*p = 0;
-					p = strrchr(link, '/');
-					if (p) {
-						snprintf(bdf, len, "%.31s", p + 1);
-						ret = 0;
-					}
-				}
-			}
-		}
-		fclose(f);
+		link[n] = 0;
+		/* .../0000:00:03.0/virtio2 */
+		p = strrchr(link, '/');
+		if (!p)
+			continue;
+		*p = 0;
+		p = strrchr(link, '/');
+		if (p && !strcmp(p + 1, want))
+			me = nr;
 	}
+	if (me < 0) {
+		closedir(dir);
+		return -1;
+	}
+	rewinddir(dir);
+	while ((ent = readdir(dir)))
+		if (sscanf(ent->d_name, "virtio%d", &nr) == 1 && nr < me &&
+		    virtio_is_rng(ent->d_name))
+			before++;
 	closedir(dir);
-	return ret;
+	snprintf(bdf, len, "%s", want);
+	snprintf(rng, rng_len, "virtio_rng.%d", before);
+	return 0;
 }
 
 /* Is @irq one of @bdf's MSI/MSI-X vectors (sysfs msi_irqs)? */
@@ -191,6 +218,8 @@ static int group_resv_regions(const char *bdf, struct resv_region *r, int max)
 FIXTURE(dma_msi)
 {
 	char bdf[32];
+	/* its hw_random name, and the current rng before the test */
+	char rng[32], saved_rng[64];
 	struct resv_region resv[MAX_RESV];
 	int nr_resv;
 	/* the software MSI window of the group */
@@ -199,30 +228,45 @@ FIXTURE(dma_msi)
 
 FIXTURE_VARIANT(dma_msi)
 {
-	/* another reserved region covers the software MSI window */
-	bool window_blocked;
+	/* the virtio-rng function's slot on bus 0 */
+	unsigned int slot;
+	/*
+	 * the type of the reserved region that covers the software MSI
+	 * window (as sysfs names it), or NULL: the window is free
+	 */
+	const char *blocker;
 };
 
 FIXTURE_VARIANT_ADD(dma_msi, window)
 {
-	.window_blocked = false,
+	.slot = 3,
+	.blocker = NULL,
 };
 
 FIXTURE_VARIANT_ADD(dma_msi, blocked_window)
 {
-	.window_blocked = true,
+	.slot = 3,
+	.blocker = "reserved",
+};
+
+FIXTURE_VARIANT_ADD(dma_msi, direct_window)
+{
+	.slot = 4,
+	.blocker = "direct",
 };
 
 FIXTURE_SETUP(dma_msi)
 {
+	const char *blocker = NULL;
 	char type[32] = "";
-	bool blocked = false;
 	char path[300];
 	FILE *f;
 	int i;
 
-	if (virtio_rng_bdf(self->bdf, sizeof(self->bdf)))
-		SKIP(return, "no virtio-rng PCI device on this machine");
+	if (virtio_rng_find(variant->slot, self->bdf, sizeof(self->bdf),
+			    self->rng, sizeof(self->rng)))
+		SKIP(return, "no virtio-rng PCI device in slot %u",
+		     variant->slot);
 
 	snprintf(path, sizeof(path),
 		 "/sys/bus/pci/devices/%s/iommu_group/type", self->bdf);
@@ -248,16 +292,40 @@ FIXTURE_SETUP(dma_msi)
 
 		if (strcmp(r->type, "msi") && r->start <= self->win_last &&
 		    self->win_start <= r->last)
-			blocked = true;
+			blocker = r->type;
 	}
-	ASSERT_EQ(variant->window_blocked, blocked)
-		TH_LOG("%s's MSI window is %sblocked by a reserved region%s",
-		       self->bdf, blocked ? "" : "not ",
-		       blocked ? "" : " (blocked_window runs in a boot with a DT that blocks it)");
+	if (!variant->blocker) {
+		ASSERT_EQ(NULL, blocker)
+			TH_LOG("%s's MSI window is blocked by a %s region",
+			       self->bdf, blocker);
+	} else {
+		ASSERT_STREQ(variant->blocker, blocker ? blocker : "none")
+			TH_LOG("%s: no %s region over the MSI window (the DT has it)",
+			       self->bdf, variant->blocker);
+	}
+
+	/* /dev/hwrng reads from this device */
+	f = fopen(RNG_CURRENT, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%63s", self->saved_rng));
+	fclose(f);
+	f = fopen(RNG_CURRENT, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "%s\n", self->rng);
+	ASSERT_EQ(0, fclose(f)) TH_LOG("no hw_random device %s", self->rng);
 }
 
 FIXTURE_TEARDOWN(dma_msi)
 {
+	FILE *f;
+
+	if (!self->saved_rng[0])
+		return;
+	f = fopen(RNG_CURRENT, "w");
+	if (f) {
+		fprintf(f, "%s\n", self->saved_rng);
+		fclose(f);
+	}
 }
 
 /* Requests complete by MSI-X through the DMA domain's doorbell mapping */
@@ -274,7 +342,7 @@ TEST_F(dma_msi, hwrng_read_by_msix)
 	ASSERT_NE(NULL, f);
 	ASSERT_EQ(1, fscanf(f, "%63s", cur));
 	fclose(f);
-	ASSERT_EQ(0, strncmp(cur, "virtio_rng", 10)) TH_LOG("rng %s", cur);
+	ASSERT_STREQ(self->rng, cur);
 
 	before = msi_count(self->bdf, &lines);
 	ASSERT_LT(0, lines) TH_LOG("%s has no MSI vectors", self->bdf);
@@ -307,7 +375,7 @@ TEST_F(dma_msi, doorbell_iova)
 		TH_LOG("%s: MSI-X entry %d doorbell at IOVA 0x%llx", self->bdf,
 		       i, (unsigned long long)addr);
 		ASSERT_NE(0, addr);
-		if (!variant->window_blocked) {
+		if (!variant->blocker) {
 			ASSERT_LE(self->win_start, addr);
 			ASSERT_GE(self->win_last, addr);
 			continue;
