@@ -13,10 +13,14 @@
 #                  code against the base (no new warning)
 #   make matrix    other configurations: arm32 LPAE W=1, arm64 without
 #                  IOMMU_DMA, arm64 modules, x86_64 (T="..." for some)
+#   make series    the series as git am takes it: build/series/ (cover
+#                  letter + numbered patches) and build/series.mbox,
+#                  checked by applying it to a fresh copy of the base
 #   make export    turn commits made in build/linux back into the queue
 #   make bisect    build the kernel at every step of the series
 #   make realvmm   the real-VMM boot of make test alone: Debian's QEMU 11
 #                  as the VMM of an L2 guest inside the test guest
+#   make realvmm-shell  that guest with a shell on the terminal
 #   make mainline  mainline's own iommufd selftests (newest Debian
 #                  linux-source-7.*, built against its uAPI headers) on the
 #                  series kernel, judged by harness/expected.mainline
@@ -63,7 +67,8 @@ T ?=
 SEED ?=
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
-	export bisect fuzz matrix mainline realvmm realvmm-initramfs clean \
+	export bisect fuzz matrix mainline realvmm realvmm-initramfs \
+	realvmm-shell series clean \
 	distclean
 .NOTPARALLEL:
 
@@ -126,8 +131,16 @@ realvmm-initramfs: initramfs
 	@$(TOP)/harness/realvmm.sh initramfs $(RVINITRD) $(IMAGE) \
 		$(BUILD)/initramfs
 
+series: tree
+	@$(TOP)/harness/series.sh write
+	@$(TOP)/harness/series.sh verify
+
 realvmm: realvmm-initramfs
 	@$(TOP)/harness/vm.sh realvmm $(IMAGE) $(RVINITRD)
+
+# The same L1 with a shell on the terminal: run a VMM of your own
+realvmm-shell: realvmm-initramfs
+	@$(TOP)/harness/vm.sh shell $(IMAGE) $(RVINITRD)
 
 check: config
 	@$(TOP)/harness/check.sh

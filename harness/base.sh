@@ -8,8 +8,16 @@
 #   harness/base.sh --extract D unpack the base source into directory D
 #
 # The base is $BASE (a 6.12.y source tree, used as committed when it is a
-# git work tree) or, by default, Debian's linux-source-6.12 package,
-# installed when missing.
+# git work tree), $BASE_VERSION (a Debian version of linux-source-6.12,
+# 6.12.107 or 6.12.107-1~deb12u1: fetched with apt-get download into
+# $BUILD/bases/ once, not installed) or, by default, Debian's installed
+# linux-source-6.12 package, installed when missing.
+#
+# The series needs two 6.12.y stable fixes in iommufd (patch context):
+# iommufd_hwpt_replace_device() answering the old HWPT's pending faults
+# with the old HWPT, and IOMMU_HWPT_INVALIDATE bounding entry_num and
+# entry_len.  Debian's 6.12.107 has them, its 6.12.95 does not; an older
+# base is refused here with that reason.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +48,23 @@ if [ -n "${BASE:-}" ]; then
 		desc="Linux $ver ($BASE)"
 		kind=dir
 	fi
+elif [ -n "${BASE_VERSION:-}" ]; then
+	mkdir -p "$build/bases"
+	cached=$(ls "$build"/bases/linux-source-6.12_"$BASE_VERSION"{,-*}.tar.xz \
+		2>/dev/null | tail -n 1 || true)
+	if [ -z "$cached" ]; then
+		tmp=$build/bases/fetch.tar.xz
+		pkg=$("$top/harness/setup.sh" base-version "$BASE_VERSION" "$tmp")
+		cached=$build/bases/linux-source-6.12_$pkg.tar.xz
+		mv "$tmp" "$cached"
+	fi
+	deb_tar=$cached
+	pkg=${cached##*/linux-source-6.12_}
+	pkg=${pkg%.tar.xz}
+	ver=${pkg%%-*}
+	id="deb:$pkg:$(stat -c %s "$deb_tar")"
+	desc="Linux $ver (Debian linux-source-6.12 $pkg)"
+	kind=deb
 else
 	if [ ! -f "$deb_tar" ]; then
 		echo "base: $deb_tar missing, installing linux-source-6.12" >&2
@@ -67,6 +92,12 @@ if [ "${1:-}" = --extract ]; then
 	dir) tar -C "$BASE" --exclude=.git -cf - . | tar -C "$dest" -x ;;
 	esac
 	[ "$(tree_version "$dest")" = "$ver" ] || die "extracted tree is not $ver"
+	# the stable fixes the series' context needs (see the top)
+	grep -q 'iommufd_auto_response_faults(old, old_handle)' \
+		"$dest/drivers/iommu/iommufd/device.c" &&
+	grep -q 'IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX' \
+		"$dest/drivers/iommu/iommufd/hw_pagetable.c" ||
+		die "$desc is too old for the series: it lacks the 6.12.y stable fixes to iommufd_hwpt_replace_device() (faults answered with the old HWPT) and IOMMU_HWPT_INVALIDATE (entry_num/entry_len bounds) that the patches' context includes; the oldest Debian version with them is 6.12.107-1~deb12u1"
 	exit 0
 fi
 

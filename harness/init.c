@@ -397,6 +397,23 @@ int main(int argc, char *argv[])
 		char *const demo[] = { "/bin/vmm-demo", NULL };
 
 		run("demo", "vmm-demo", demo);
+	} else if (!strcmp(mode, "shell")) {
+		/*
+		 * make realvmm-shell: busybox's shell on the console, with
+		 * QEMU, KVM and the devices of the real-VMM boot at hand
+		 */
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execl("/usr/bin/busybox", "sh", "-c",
+			      "/usr/bin/busybox --install -s /bin; "
+			      "export PATH=/bin:/usr/bin; exec sh -l",
+			      (char *)NULL);
+			say("init: no shell: %s\n", strerror(errno));
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
 	} else if (!strcmp(mode, "fuzz")) {
 		/* IOMMUFD_FUZZ_SEED/_CALLS come from the kernel command line */
 		char *const fuzz[] = { "/tests/iommufd_fuzz", NULL };

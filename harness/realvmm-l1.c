@@ -50,15 +50,23 @@ static const char *const no_viommu_checks[] = { "open", "dma_round_trip",
 static const char *const accel_checks[] = { "iommu_domain", "hwrng",
 					    "msix", "vevent", NULL };
 
+/*
+ * A run: its name, what L2 checks, and what L1 checks in QEMU's trace
+ * (l1_check: the name of a TAP line that needs at least one trace line
+ * of the event l1_trace, which QEMU is asked to print)
+ */
 struct run {
 	const char *name;
 	const char *const *checks;
+	const char *l1_check, *l1_trace;
 };
 
 static const struct run runs[] = {
-	{ "no_viommu", no_viommu_checks },
-	{ "accel", accel_checks },
-	{ "accel_memfd", accel_checks },
+	{ "no_viommu", no_viommu_checks, NULL, NULL },
+	{ "accel", accel_checks, "veventq_alloc",
+	  "iommufd_backend_alloc_veventq" },
+	{ "accel_memfd", accel_checks, "ioas_map_file",
+	  "iommufd_backend_map_file_dma" },
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -81,7 +89,7 @@ static const char *const known_qemu[][2] = {
 
 static int result[MAX_CHECKS];	/* 0 not seen, 1 ok, -1 failed */
 static char why_failed[MAX_CHECKS][160];
-static int l2_done, l2_log_bad, qemu_errors, qemu_known;
+static int l2_done, l2_log_bad, qemu_errors, qemu_known, traced;
 static char l2_log_line[200];
 static const struct run *cur;
 
@@ -133,6 +141,10 @@ static void line(char *s)
 	size_t n;
 
 	printf("# %s\n", s);
+	if (cur->l1_trace && strstr(s, cur->l1_trace)) {
+		traced++;
+		return;
+	}
 	if (!strncmp(s, "realvmm-l2: ", 12)) {
 		s += 12;
 		if (!strncmp(s, "done", 4)) {
@@ -173,7 +185,7 @@ static void line(char *s)
 /* Run QEMU for the current case; its exit status, or -1 on a timeout */
 static int run_qemu(const char *bdf, const char *bdf2, int timeout)
 {
-	static char machine[64], dev[96], dev2[96], append[160];
+	static char machine[64], dev[96], dev2[96], append[192];
 	const char *argv[48];
 	int a = 0;
 	bool accel = strncmp(cur->name, "accel", 5) == 0;
@@ -186,11 +198,13 @@ static int run_qemu(const char *bdf, const char *bdf2, int timeout)
 
 	snprintf(machine, sizeof(machine), "virt,gic-version=3,its=on%s",
 		 memfd ? ",memory-backend=mem" : "");
+	/* fixed slots: L2's IDs differ from L1's (edu is 00:01.0 there) */
 	snprintf(dev, sizeof(dev), "vfio-pci,host=%s,%siommufd=ifd0", bdf,
-		 accel ? "bus=pcie.0," : "");
+		 accel ? "bus=pcie.0,addr=4," : "");
+	/* KUnit ran in L1's first boot already */
 	snprintf(append, sizeof(append),
 		 "console=ttyAMA0 rdinit=/init panic=-1 nowatchdog "
-		 "realvmm.case=%s%s", cur->name,
+		 "kunit.enable=0 realvmm.case=%s%s", cur->name,
 		 accel ? "" : " vfio.enable_unsafe_noiommu_mode=1");
 	argv[a++] = QEMU;
 	argv[a++] = "-M";
@@ -230,7 +244,8 @@ static int run_qemu(const char *bdf, const char *bdf2, int timeout)
 	argv[a++] = dev;
 	if (bdf2) {
 		snprintf(dev2, sizeof(dev2),
-			 "vfio-pci,host=%s,bus=pcie.0,iommufd=ifd0", bdf2);
+			 "vfio-pci,host=%s,bus=pcie.0,addr=5,iommufd=ifd0",
+			 bdf2);
 		argv[a++] = "-device";
 		argv[a++] = dev2;
 	}
@@ -240,6 +255,10 @@ static int run_qemu(const char *bdf, const char *bdf2, int timeout)
 	argv[a++] = L2_DIR "/l2.cpio.gz";
 	argv[a++] = "-append";
 	argv[a++] = append;
+	if (cur->l1_trace) {
+		argv[a++] = "-trace";
+		argv[a++] = cur->l1_trace;
+	}
 	argv[a] = NULL;
 
 	printf("# L1 runs:");
@@ -311,6 +330,7 @@ static int one_run(const struct run *run, const char *bdf, const char *bdf2,
 	l2_log_bad = 0;
 	qemu_errors = 0;
 	qemu_known = 0;
+	traced = 0;
 	if (!why) {
 		qrc = run_qemu(bdf, bdf2, timeout);
 		if (qrc == -1)
@@ -341,6 +361,16 @@ static int one_run(const struct run *run, const char *bdf, const char *bdf2,
 		printf("\n");
 		rc |= result[i] != 1;
 	}
+	if (run->l1_check) {
+		printf("%s %u realvmm.%s.%s", traced ? "ok" : "not ok", ++*n,
+		       run->name, run->l1_check);
+		if (traced)
+			printf(" # QEMU traced %s %d time(s)\n", run->l1_trace,
+			       traced);
+		else
+			printf(" # QEMU never traced %s\n", run->l1_trace);
+		rc |= !traced;
+	}
 	printf("%s %u realvmm.%s.l2_kernel_log%s%s\n",
 	       l2_log_bad || !l2_done ? "not ok" : "ok", ++*n, run->name,
 	       l2_log_bad ? " # " : "", l2_log_bad ? l2_log_line : "");
@@ -351,7 +381,7 @@ static int one_run(const struct run *run, const char *bdf, const char *bdf2,
 
 int main(int argc, char **argv)
 {
-	int timeout = argc > 1 ? atoi(argv[1]) : 300;
+	int timeout = argc > 1 ? atoi(argv[1]) : 200;
 	const char *why = NULL, *why_rng;
 	char edu[64] = "", rng[64] = "";
 	unsigned int i, j, total = 0, n = 0;
@@ -361,9 +391,14 @@ int main(int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(runs); i++) {
 		for (j = 0; runs[i].checks[j]; j++)
 			;
-		total += j + 2;
+		total += j + 2 + !!runs[i].l1_check;
 	}
 	printf("TAP version 13\n1..%u\n", total);
+	/* issue 13 asks for this case where QEMU allows it: it does not */
+	printf("# not a case: a VMM-moved software MSI window.  QEMU has no\n"
+	       "# option for IOMMU_OPTION_SW_MSI_START/SIZE (series uAPI), and\n"
+	       "# its accelerated SMMUv3 fixes the guest's RMR at 0x8000000;\n"
+	       "# iommufd_sw_msi_edu covers the moved window instead\n");
 	if (access("/dev/kvm", R_OK | W_OK))
 		why = "no /dev/kvm in L1 (virtualization=on, CONFIG_KVM)";
 	else if (access(QEMU, X_OK))

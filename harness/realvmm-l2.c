@@ -238,9 +238,13 @@ static void check_domain(const char *bdf)
 {
 	char path[300], link[300], type[32] = "";
 	ssize_t n;
+	int i;
 	FILE *f;
 
+	/* with ACPI, a device gets its group once its driver binds */
 	snprintf(path, sizeof(path), EDU_SYSFS "/%s/iommu_group", bdf);
+	for (i = 0; i < 100 && access(path, F_OK); i++)
+		usleep(100000);
 	n = readlink(path, link, sizeof(link) - 1);
 	if (n <= 0)
 		return report("iommu_domain", "%s has no IOMMU group in L2",
@@ -263,18 +267,94 @@ static void on_alarm(int sig)
 {
 }
 
+#define RNG_DIR		"/sys/class/misc/hw_random"
+#define RNG_BYTES	256
+
+/* Sum of the interrupts of L2's virtio MSI-X vectors; their number */
+static unsigned long virtio_msix(unsigned long *vectors, bool print)
+{
+	unsigned long count = 0;
+	char line[512];
+	FILE *f;
+
+	*vectors = 0;
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (!strstr(line, "virtio") || !colon)
+			continue;
+		if (print)
+			printf("realvmm-l2 irq: %s", line);
+		if (strstr(line, "MSI")) {
+			(*vectors)++;
+			count += strtoul(colon + 1, NULL, 10);
+		}
+	}
+	fclose(f);
+	return count;
+}
+
+/*
+ * hw_random must read from virtio-rng, not from another source KVM gives
+ * L2 (the firmware's SMCCC TRNG): point rng_current at virtio_rng.0
+ */
+static const char *use_virtio_rng(void)
+{
+	char cur[64] = "";
+	FILE *f;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		char avail[256] = "";
+
+		f = fopen(RNG_DIR "/rng_available", "r");
+		if (f) {
+			if (!fgets(avail, sizeof(avail), f))
+				avail[0] = 0;
+			fclose(f);
+		}
+		if (strstr(avail, "virtio_rng.0"))
+			break;
+		usleep(100000);
+	}
+	if (edu_sysfs_write(RNG_DIR "/rng_current", "virtio_rng.0"))
+		return "virtio_rng.0 did not register with hw_random";
+	f = fopen(RNG_DIR "/rng_current", "r");
+	if (!f || !fgets(cur, sizeof(cur), f))
+		cur[0] = 0;
+	if (f)
+		fclose(f);
+	if (strncmp(cur, "virtio_rng.0", 12))
+		return "rng_current is not virtio_rng.0";
+	return NULL;
+}
+
+/*
+ * Random bytes from the virtio-rng driver: each refill of its 64-byte
+ * buffer is a DMA through L2's stage 1 and L1's stage 2 completed by an
+ * MSI-X interrupt, so reading RNG_BYTES must raise the count by several
+ */
 static void read_rng(void)
 {
-	uint8_t buf[64], zero[64] = {};
+	unsigned long before, after, vectors;
+	uint8_t buf[RNG_BYTES], zero[RNG_BYTES] = {};
 	ssize_t got = 0, n;
+	const char *why;
 	int fd;
 
+	why = use_virtio_rng();
+	if (why)
+		return report("hwrng", "%s", why);
+	before = virtio_msix(&vectors, false);
 	fd = open("/dev/hwrng", O_RDONLY);
 	if (fd < 0)
 		return report("hwrng", "no /dev/hwrng: %s", strerror(errno));
 	/* A device that cannot DMA leaves the read waiting: bounded */
 	sigaction(SIGALRM, &(struct sigaction){ .sa_handler = on_alarm }, NULL);
-	alarm(20);
+	alarm(30);
 	while (got < (ssize_t)sizeof(buf)) {
 		n = read(fd, buf + got, sizeof(buf) - got);
 		if (n <= 0)
@@ -283,47 +363,20 @@ static void read_rng(void)
 	}
 	alarm(0);
 	close(fd);
+	after = virtio_msix(&vectors, true);
 	if (got < (ssize_t)sizeof(buf))
 		return report("hwrng", "%zd of %zu bytes", got, sizeof(buf));
 	if (!memcmp(buf, zero, sizeof(buf)))
 		return report("hwrng", "all %zu bytes are zero", sizeof(buf));
 	report("hwrng", NULL);
-}
-
-/* The virtio device's interrupts: MSI-X (not INTx), and some arrived */
-static void count_msix(void)
-{
-	unsigned long count = 0, msi_lines = 0, other = 0;
-	char line[512];
-	FILE *f;
-
-	f = fopen("/proc/interrupts", "r");
-	if (!f)
-		return report("msix", "no /proc/interrupts");
-	while (fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-		unsigned long c;
-
-		if (!strstr(line, "virtio") || !colon)
-			continue;
-		c = strtoul(colon + 1, NULL, 10);
-		printf("realvmm-l2 irq: %s", line);
-		if (strstr(line, "MSI")) {
-			msi_lines++;
-			count += c;
-		} else {
-			other += c;
-		}
-	}
-	fclose(f);
-	if (!msi_lines)
-		return report("msix", "no MSI-X vector for virtio (%lu other interrupts)",
-			      other);
-	if (!count)
-		return report("msix", "no interrupt on %lu MSI-X vectors",
-			      msi_lines);
-	printf("realvmm-l2: %lu MSI-X interrupts on %lu vectors\n", count,
-	       msi_lines);
+	printf("realvmm-l2: %lu MSI-X interrupts on %lu vectors while reading %d bytes\n",
+	       after - before, vectors, RNG_BYTES);
+	/* The virtio device's interrupts: MSI-X (not INTx), and they came */
+	if (!vectors)
+		return report("msix", "no MSI-X vector for virtio");
+	if (after - before < 2)
+		return report("msix", "%lu MSI-X interrupts for %d bytes (want 2+)",
+			      after - before, RNG_BYTES);
 	report("msix", NULL);
 }
 
@@ -375,15 +428,17 @@ static int smmu_event_logged(int kmsg, uint64_t iova, uint64_t *evt,
 {
 	long deadline = edu_now_ms() + timeout_ms;
 	int words = -1;
-	char rec[1024];
+	char rec[8192];
 	ssize_t n;
 
 	for (;;) {
 		char *text, *hex;
 
 		n = read(kmsg, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)	/* overwritten: go on */
+		if (n < 0 && errno == EPIPE) {	/* overwritten: go on */
+			words = -1;
 			continue;
+		}
 		if (n < 0 && errno != EAGAIN)
 			return -errno;
 		if (n <= 0) {
@@ -455,9 +510,9 @@ static void stage1_fault(void)
 	if (kmsg < 0)
 		return report(name, "no /dev/kmsg");
 	/* one 4-byte read: one fault */
-	if (edu_dma(&e, UNMAPPED_IOVA, 4, false, false, 2000))
+	if (edu_dma(&e, UNMAPPED_IOVA, 4, false, false, 10000))
 		return report(name, "edu's DMA engine did not finish");
-	found = smmu_event_logged(kmsg, UNMAPPED_IOVA, evt, 10000);
+	found = smmu_event_logged(kmsg, UNMAPPED_IOVA, evt, 30000);
 	close(kmsg);
 	if (found != 1)
 		return report(name, "no SMMU event for IOVA 0x%llx in L2's log",
@@ -478,16 +533,11 @@ static void stage1_fault(void)
 static void accel_case(void)
 {
 	char bdf[64];
-	int i;
 
-	/* With ACPI, the device gets its group once its driver binds */
-	for (i = 0; i < 50 && access("/dev/hwrng", F_OK); i++)
-		usleep(100000);
 	if (find_pci(VIRTIO_VENDOR, VIRTIO_RNG, bdf, sizeof(bdf)))
 		return report("iommu_domain", "no virtio-rng device in L2");
 	check_domain(bdf);
 	read_rng();
-	count_msix();
 	stage1_fault();
 }
 

@@ -142,9 +142,17 @@ do_fetch() {
 	local want have
 	if [ "${REALVMM_OFFLINE:-0}" = 1 ] && [ -f "$rv/versions" ]; then
 		say "offline: using the cached fetch"
+	elif ! apt_setup; then
+		# the mirror is out of reach: a complete cache still serves
+		[ -f "$rv/root/.complete" ] && [ -f "$rv/versions" ] ||
+			die "apt-get update failed and nothing is cached in $rv"
+		say "apt-get update failed: using the cached fetch"
 	else
-		apt_setup
 		want=$(candidates)
+		# QEMU's accelerated SMMUv3 (accel=on) exists since 11.0
+		dpkg --compare-versions \
+			"$(sed -n 's/^qemu-system-arm //p' <<<"$want")" ge 1:11 ||
+			die "Debian offers $(grep '^qemu-system-arm' <<<"$want"); the suite needs QEMU >= 11"
 		have=$(cat "$rv/versions" 2>/dev/null || true)
 		if [ "$want" != "$have" ] || [ ! -f "$rv/root/.complete" ]; then
 			say "downloading ${pkgs[*]} (arm64) and their dependencies"

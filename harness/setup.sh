@@ -5,6 +5,11 @@
 # what is being installed.  Does nothing when everything is present.
 #
 # Usage: harness/setup.sh [build|vm|base]...   (default: all)
+#        harness/setup.sh base-version VERSION OUT
+#            VERSION: a Debian version of linux-source-6.12 (6.12.107, or
+#            6.12.107-1~deb12u1); writes its source tarball to OUT, fetched
+#            with apt-get download through the private APT configuration
+#            below (no install; the host's APT set-up is not changed)
 
 set -euo pipefail
 
@@ -17,6 +22,52 @@ want_vm="qemu-system-arm"
 want_dt="device-tree-compiler"
 # QEMU's nested SMMUv3 model needs >= 9.2: bookworm has 7.2, backports 10.0.
 qemu_min=9.2
+
+# The host's sources plus bookworm-backports, in a private source-parts
+# directory with private package lists and cache under build/host-apt:
+# the host's /etc/apt is never written.  Sets hapt (apt-get options).
+backports_apt() {
+	local dir=$build/host-apt f
+	mkdir -p "$dir/sources.list.d" "$dir/lists/partial" \
+		"$dir/cache/archives/partial"
+	rm -f "$dir"/sources.list.d/*
+	for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[ -e "$f" ] && ln -s "$f" "$dir/sources.list.d/"
+	done
+	echo "deb http://deb.debian.org/debian bookworm-backports main" \
+		>"$dir/sources.list.d/zz-series-bookworm-backports.list"
+	hapt=(-o "Dir::Etc::sourceparts=$dir/sources.list.d"
+	      -o "Dir::State::Lists=$dir/lists"
+	      -o "Dir::Cache=$dir/cache")
+}
+build=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+
+if [ "${1:-}" = base-version ]; then
+	want=$2 out=$3
+	backports_apt
+	echo "setup: apt-get update (private lists in $build/host-apt: the host's sources + bookworm-backports)" >&2
+	apt-get "${hapt[@]}" update -qq >/dev/null 2>&1 ||
+		{ echo "setup: apt-get update failed" >&2; exit 1; }
+	have=$(apt-cache "${hapt[@]}" madison linux-source-6.12 |
+		awk -F' *[|] *' '{ print $2 }' | sort -uV)
+	ver=$(echo "$have" | awk -v w="$want" '$0 == w || index($0, w "-") == 1' |
+		tail -n 1)
+	[ -n "$ver" ] || {
+		echo "setup: no linux-source-6.12 $want in Debian; there are: $(echo $have)" >&2
+		exit 1
+	}
+	dl=$(mktemp -d "$build/base-dl.XXXXXX")
+	trap 'rm -rf "$dl"' EXIT
+	echo "setup: downloading linux-source-6.12=$ver" >&2
+	(cd "$dl" && apt-get "${hapt[@]}" download -qq \
+		"linux-source-6.12=$ver" >/dev/null 2>&1) ||
+		{ echo "setup: apt-get download linux-source-6.12=$ver failed" >&2; exit 1; }
+	dpkg-deb --fsys-tarfile "$dl"/linux-source-6.12_*.deb |
+		tar -xO ./usr/src/linux-source-6.12.tar.xz >"$out.tmp"
+	mv "$out.tmp" "$out"
+	echo "$ver"
+	exit 0
+fi
 
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(build base vm)
@@ -80,28 +131,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 		>/dev/null || fail "${missing[*]}"
 fi
 
-# QEMU >= 9.2 comes from bookworm-backports, through a private APT
-# configuration under build/: the host's sources plus bookworm-backports,
-# with their own package lists and cache.  The host's /etc/apt is never
-# written; only the package install itself reaches the host.
-backports_apt() {
-	local dir=$build/host-apt
-	mkdir -p "$dir/sources.list.d" "$dir/lists/partial" \
-		"$dir/cache/archives/partial"
-	rm -f "$dir"/sources.list.d/*
-	local f
-	for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-		[ -e "$f" ] && ln -s "$f" "$dir/sources.list.d/"
-	done
-	echo "deb http://deb.debian.org/debian bookworm-backports main" \
-		>"$dir/sources.list.d/zz-series-bookworm-backports.list"
-	hapt=(-o "Dir::Etc::sourceparts=$dir/sources.list.d"
-	      -o "Dir::State::Lists=$dir/lists"
-	      -o "Dir::Cache=$dir/cache")
-}
-
+# QEMU >= 9.2 comes from bookworm-backports (backports_apt above)
 if [ $need_qemu = 1 ] && ! qemu_ok; then
-	build=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 	backports_apt
 	echo "setup: apt-get update (private lists in $build/host-apt: the host's sources + bookworm-backports)"
 	as_root apt-get "${hapt[@]}" update -qq >/dev/null ||
@@ -110,6 +141,8 @@ if [ $need_qemu = 1 ] && ! qemu_ok; then
 	as_root apt-get "${hapt[@]}" install -y -qq --no-install-recommends \
 		-t bookworm-backports $want_vm >/dev/null ||
 		fail "$want_vm from bookworm-backports"
+	# apt ran as root: give the private lists back to the build's owner
+	[ "$(id -u)" = 0 ] || as_root chown -R "$(id -u):$(id -g)" "$build/host-apt"
 	qemu_ok || fail "qemu-system-aarch64 >= $qemu_min (found: $(qemu-system-aarch64 --version | head -n1))"
 fi
 exit 0

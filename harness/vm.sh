@@ -12,6 +12,9 @@
 #                                      run mainline's own iommufd selftests
 #                                      (harness/plan.mainline), judged by
 #                                      harness/expected.mainline
+#   harness/vm.sh shell IMAGE INITRD  the real-VMM boot's L1 with a shell on
+#                                      this terminal (INITRD: the L1
+#                                      initramfs), to run a VMM by hand
 #   harness/vm.sh realvmm IMAGE INITRD
 #                                      the real-VMM suite: QEMU in the guest
 #                                      as an L2 guest's VMM, the guest at
@@ -175,18 +178,22 @@ blocked_window_dtb() {
 # Debian's QEMU in this guest); its verdict.  One edu that can reach L2's
 # RAM (above 1 GiB; edu's default mask is 28 bits) and a virtio-rng for
 # L2's own driver; the guest runs at EL2 for KVM.
-realvmm_boot() {
-	local l1=$1
+realvmm_args() {
 	machine+=,virtualization=on
 	qemu_args=(
 		-global arm-smmuv3.stage=nested
 		-cpu max,pauth-impdef=on -smp 2 -m 3G
-		-display none -monitor none -no-reboot -nic none
+		-display none -no-reboot -nic none
 		-device edu,dma_mask=0xffffffffff
 		-device virtio-rng-pci,disable-legacy=on,iommu_platform=on
-		-kernel "$image" -initrd "$l1"
+		-kernel "$image" -initrd "$1"
 	)
-	dir=$vm/realvmm
+}
+
+realvmm_boot() {
+	local dir=$vm/realvmm
+	realvmm_args "$1"
+	qemu_args+=(-monitor none)
 	echo "vm: booting the series as L1 of the real-VMM suite ($(tr '\n' ' ' <"$build/realvmm/versions")), timeout ${timeout}s"
 	run_boot "$dir" "$append kunit.enable=0 -- test /plan.realvmm"
 	mode=test results "$dir" "$top/harness/expected.realvmm"
@@ -195,6 +202,14 @@ realvmm_boot() {
 if [ "$mode" = realvmm ]; then
 	realvmm_boot "$initrd"
 	exit
+fi
+
+# make realvmm-shell: the real-VMM boot's L1, interactive: a shell on this
+# terminal (Ctrl-A X quits QEMU), no time limit
+if [ "$mode" = shell ]; then
+	realvmm_args "$initrd"
+	exec qemu-system-aarch64 -M "$machine" "${qemu_args[@]}" \
+		-serial mon:stdio -append "$append kunit.enable=0 -- shell"
 fi
 
 if [ "$mode" = mainline ]; then
