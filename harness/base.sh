@@ -13,11 +13,12 @@
 # $BUILD/bases/ once, not installed) or, by default, Debian's installed
 # linux-source-6.12 package, installed when missing.
 #
-# The series needs two 6.12.y stable fixes in iommufd (patch context):
-# iommufd_hwpt_replace_device() answering the old HWPT's pending faults
-# with the old HWPT, and IOMMU_HWPT_INVALIDATE bounding entry_num and
-# entry_len.  Debian's 6.12.107 has them, its 6.12.95 does not; an older
-# base is refused here with that reason.
+# The series' patches are made on, and need, the 6.12.y stable backport
+# that passes a pasid through iommufd_hw_pagetable_attach() and its
+# helpers in drivers/iommu/iommufd/device.c (their context, and the
+# signatures they call).  Debian's 6.12.113 is the oldest version with
+# it (6.12.111 and older lack it); an older base is refused here, naming
+# it.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -92,12 +93,10 @@ if [ "${1:-}" = --extract ]; then
 	dir) tar -C "$BASE" --exclude=.git -cf - . | tar -C "$dest" -x ;;
 	esac
 	[ "$(tree_version "$dest")" = "$ver" ] || die "extracted tree is not $ver"
-	# the stable fixes the series' context needs (see the top)
-	grep -q 'iommufd_auto_response_faults(old, old_handle)' \
-		"$dest/drivers/iommu/iommufd/device.c" &&
-	grep -q 'IOMMU_HWPT_INVALIDATE_ENTRY_NUM_MAX' \
-		"$dest/drivers/iommu/iommufd/hw_pagetable.c" ||
-		die "$desc is too old for the series: it lacks the 6.12.y stable fixes to iommufd_hwpt_replace_device() (faults answered with the old HWPT) and IOMMU_HWPT_INVALIDATE (entry_num/entry_len bounds) that the patches' context includes; the oldest Debian version with them is 6.12.107-1~deb12u1"
+	# the stable backport the series needs (see the top)
+	grep -q 'struct iommufd_device \*idev, ioasid_t pasid)' \
+		"$dest/drivers/iommu/iommufd/device.c" ||
+		die "$desc is too old for the series: it lacks the 6.12.y stable backport that passes a pasid through iommufd_hw_pagetable_attach() and its helpers (drivers/iommu/iommufd/device.c), on which the patches are made; the oldest Debian version with it is 6.12.113-1~deb12u1"
 	exit 0
 fi
 
