@@ -10,7 +10,8 @@
 # The base is $BASE (a 6.12.y source tree, used as committed when it is a
 # git work tree), $BASE_VERSION (a Debian version of linux-source-6.12,
 # 6.12.107 or 6.12.107-1~deb12u1: fetched with apt-get download into
-# $BUILD/bases/ once, not installed) or, by default, Debian's installed
+# build/bases/ once, not installed; "latest": the newest Debian has) or,
+# by default, Debian's installed
 # linux-source-6.12 package, installed when missing.
 #
 # The series' patches are made on, and need, the 6.12.y stable backport
@@ -50,13 +51,18 @@ if [ -n "${BASE:-}" ]; then
 		kind=dir
 	fi
 elif [ -n "${BASE_VERSION:-}" ]; then
-	mkdir -p "$build/bases"
-	cached=$(ls "$build"/bases/linux-source-6.12_"$BASE_VERSION"{,-*}.tar.xz \
-		2>/dev/null | tail -n 1 || true)
+	# shared by every BUILD directory of this checkout
+	bases=$top/build/bases
+	mkdir -p "$bases"
+	cached=
+	[ "$BASE_VERSION" = latest ] ||
+		cached=$(ls "$bases"/linux-source-6.12_"$BASE_VERSION"{,-*}.tar.xz \
+			 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$cached" ]; then
-		tmp=$build/bases/fetch.tar.xz
-		pkg=$("$top/harness/setup.sh" base-version "$BASE_VERSION" "$tmp")
-		cached=$build/bases/linux-source-6.12_$pkg.tar.xz
+		tmp=$(mktemp "$bases/fetch.XXXXXX")
+		pkg=$("$top/harness/setup.sh" base-version "$BASE_VERSION" "$tmp") ||
+			{ rm -f "$tmp"; exit 1; }
+		cached=$bases/linux-source-6.12_$pkg.tar.xz
 		mv "$tmp" "$cached"
 	fi
 	deb_tar=$cached

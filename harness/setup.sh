@@ -6,8 +6,9 @@
 #
 # Usage: harness/setup.sh [build|vm|base]...   (default: all)
 #        harness/setup.sh base-version VERSION OUT
-#            VERSION: a Debian version of linux-source-6.12 (6.12.107, or
-#            6.12.107-1~deb12u1); writes its source tarball to OUT, fetched
+#            VERSION: a Debian version of linux-source-6.12 (6.12.113,
+#            6.12.113-1~deb12u1, or latest: the newest Debian has); writes
+#            its source tarball to OUT and its version to stdout, fetched
 #            with apt-get download through the private APT configuration
 #            below (no install; the host's APT set-up is not changed)
 
@@ -39,6 +40,8 @@ backports_apt() {
 	hapt=(-o "Dir::Etc::sourceparts=$dir/sources.list.d"
 	      -o "Dir::State::Lists=$dir/lists"
 	      -o "Dir::Cache=$dir/cache")
+	# as root, apt's _apt user cannot write into build/: no sandbox
+	[ "$(id -u)" != 0 ] || hapt+=(-o APT::Sandbox::User=root)
 }
 build=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 
@@ -46,12 +49,17 @@ if [ "${1:-}" = base-version ]; then
 	want=$2 out=$3
 	backports_apt
 	echo "setup: apt-get update (private lists in $build/host-apt: the host's sources + bookworm-backports)" >&2
-	apt-get "${hapt[@]}" update -qq >/dev/null 2>&1 ||
+	apt-get "${hapt[@]}" update -qq >/dev/null ||
 		{ echo "setup: apt-get update failed" >&2; exit 1; }
 	have=$(apt-cache "${hapt[@]}" madison linux-source-6.12 |
 		awk -F' *[|] *' '{ print $2 }' | sort -uV)
-	ver=$(echo "$have" | awk -v w="$want" '$0 == w || index($0, w "-") == 1' |
-		tail -n 1)
+	if [ "$want" = latest ]; then
+		ver=$(echo "$have" | tail -n 1)
+	else
+		ver=$(echo "$have" |
+		      awk -v w="$want" '$0 == w || index($0, w "-") == 1' |
+		      tail -n 1)
+	fi
 	[ -n "$ver" ] || {
 		echo "setup: no linux-source-6.12 $want in Debian; there are: $(echo $have)" >&2
 		exit 1
@@ -60,7 +68,7 @@ if [ "${1:-}" = base-version ]; then
 	trap 'rm -rf "$dl"' EXIT
 	echo "setup: downloading linux-source-6.12=$ver" >&2
 	(cd "$dl" && apt-get "${hapt[@]}" download -qq \
-		"linux-source-6.12=$ver" >/dev/null 2>&1) ||
+		"linux-source-6.12=$ver" >/dev/null) ||
 		{ echo "setup: apt-get download linux-source-6.12=$ver failed" >&2; exit 1; }
 	dpkg-deb --fsys-tarfile "$dl"/linux-source-6.12_*.deb |
 		tar -xO ./usr/src/linux-source-6.12.tar.xz >"$out.tmp"
@@ -134,6 +142,10 @@ fi
 # QEMU >= 9.2 comes from bookworm-backports (backports_apt above)
 if [ $need_qemu = 1 ] && ! qemu_ok; then
 	backports_apt
+	# apt runs as root: the private lists go back to the build's owner,
+	# also when the install fails
+	[ "$(id -u)" = 0 ] ||
+		trap 'as_root chown -R "$(id -u):$(id -g)" "$build/host-apt" || true' EXIT
 	echo "setup: apt-get update (private lists in $build/host-apt: the host's sources + bookworm-backports)"
 	as_root apt-get "${hapt[@]}" update -qq >/dev/null ||
 		fail "$want_vm (apt-get update with bookworm-backports)"
@@ -141,8 +153,6 @@ if [ $need_qemu = 1 ] && ! qemu_ok; then
 	as_root apt-get "${hapt[@]}" install -y -qq --no-install-recommends \
 		-t bookworm-backports $want_vm >/dev/null ||
 		fail "$want_vm from bookworm-backports"
-	# apt ran as root: give the private lists back to the build's owner
-	[ "$(id -u)" = 0 ] || as_root chown -R "$(id -u):$(id -g)" "$build/host-apt"
 	qemu_ok || fail "qemu-system-aarch64 >= $qemu_min (found: $(qemu-system-aarch64 --version | head -n1))"
 fi
 exit 0

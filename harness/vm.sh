@@ -105,6 +105,13 @@ boot_failed() {
 run_boot() {
 	local dir=$1 start rc
 	start=$(date +%s)
+	# what this boot tested, for make series' cover letter
+	mkdir -p "$dir"
+	{
+		echo "tree $(git -C "$build/linux" rev-parse 'HEAD^{tree}' 2>/dev/null || echo unknown)"
+		echo "base $(cat "$build/base.id" 2>/dev/null || echo unknown)"
+		echo "image $image"
+	} >"$dir/stamp"
 	set +e
 	boot "$@"
 	rc=$?
