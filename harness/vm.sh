@@ -55,6 +55,9 @@ append+=" kmemleak=on arm_smmu_v3.assume_coherent_nesting=1"
 [ -n "${FUZZ_CALLS:-}" ] && append+=" IOMMUFD_FUZZ_CALLS=$FUZZ_CALLS"
 
 machine=virt,gic-version=3,its=on,iommu=smmuv3
+# VM_EL2=1: every boot at EL2 (virtualization=on, the kernel in VHE mode),
+# as the real-VMM boot always is; to measure what EL2 costs the suites
+[ "${VM_EL2:-0}" = 1 ] && machine+=,virtualization=on
 qemu_args=(
 	-global arm-smmuv3.stage=nested
 	-cpu max,pauth-impdef=on -smp 2 -m 3G
@@ -186,7 +189,7 @@ blocked_window_dtb() {
 # RAM (above 1 GiB; edu's default mask is 28 bits) and a virtio-rng for
 # L2's own driver; the guest runs at EL2 for KVM.
 realvmm_args() {
-	machine+=,virtualization=on
+	[[ $machine = *virtualization=on* ]] || machine+=,virtualization=on
 	qemu_args=(
 		-global arm-smmuv3.stage=nested
 		-cpu max,pauth-impdef=on -smp 2 -m 3G
