@@ -36,10 +36,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vfio_edu.h"
+#include "realvmm.h"
 
-#define VIRTIO_VENDOR	0x1af4
-#define VIRTIO_RNG	0x1044
 #define QEMU_EFI	"/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"
 #define QEMU		"/usr/bin/qemu-system-aarch64"
 #define L2_DIR		"/realvmm"
@@ -97,25 +95,7 @@ static const struct run *cur;
 static const char *take_device(unsigned long vendor, unsigned long device,
 			       char *bdf, size_t len)
 {
-	struct dirent *de;
-	DIR *dir;
-
-	dir = opendir(EDU_SYSFS);
-	if (!dir)
-		return "no " EDU_SYSFS;
-	bdf[0] = 0;
-	while ((de = readdir(dir))) {
-		unsigned long v = 0, d = 0;
-
-		edu_read_hex(de->d_name, "vendor", &v);
-		edu_read_hex(de->d_name, "device", &d);
-		if (v == vendor && d == device) {
-			snprintf(bdf, len, "%.31s", de->d_name);
-			break;
-		}
-	}
-	closedir(dir);
-	if (!bdf[0])
+	if (find_pci(vendor, device, bdf, len))
 		return "no such device in L1";
 	if (edu_bind_vfio_pci(bdf))
 		return "vfio-pci did not take the device";

@@ -45,10 +45,8 @@
 #include <unistd.h>
 #include <linux/vfio.h>
 
-#include "vfio_edu.h"
+#include "realvmm.h"
 
-#define VIRTIO_VENDOR		0x1af4
-#define VIRTIO_RNG		0x1044
 #define PAGE			EDU_DMA_BUF_SIZE
 #define TIMEOUT_MS		5000
 
@@ -68,34 +66,6 @@ static void report(const char *name, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
-}
-
-/* The first vendor:device function's address, or -ENODEV */
-static int find_pci(unsigned long vendor, unsigned long device, char *bdf,
-		    size_t len)
-{
-	struct dirent *de;
-	DIR *dir;
-	int ret = -ENODEV;
-
-	dir = opendir(EDU_SYSFS);
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		unsigned long v = 0, d = 0;
-
-		edu_read_hex(de->d_name, "vendor", &v);
-		edu_read_hex(de->d_name, "device", &d);
-		if (v == vendor && d == device) {
-			snprintf(bdf, len, "%.31s", de->d_name);
-			ret = 0;
-			break;
-		}
-	}
-	closedir(dir);
-	return ret;
 }
 
 /* Bind @bdf to vfio-pci in no-IOMMU mode and open it; 0 or a message */
