@@ -12,7 +12,12 @@
 #include <linux/msi-iommu.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/timekeeping.h>
+#include <linux/tracepoint.h>
 #include <linux/xarray.h>
+#include <trace/events/kmem.h>
 
 #define WIN_START	0x8000000ULL
 #define WIN_SIZE	SZ_1M
@@ -1151,7 +1156,183 @@ static struct kunit_suite msi_iommu_fault_test_suite = {
 	.test_cases = msi_iommu_fault_test_cases,
 };
 
-kunit_test_suites(&msi_iommu_test_suite, &msi_iommu_fault_test_suite);
+/*
+ * msi-iommu-bench: measurements for make bench (harness/bench.sh), printed
+ * as "msi-iommu-bench:" lines, not verdicts; each case still checks that
+ * what it timed worked.
+ */
+#define BENCH_ROUNDS	5
+#define BENCH_OPS	400
+#define BENCH_USERS_MAX	2048
+
+static phys_addr_t bench_doorbell(unsigned int i)
+{
+	return DB_PAGE + i * GRANULE + 0x40;
+}
+
+static int bench_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median over BENCH_ROUNDS of the ns per op of BENCH_OPS ops */
+static u64 bench_median(u64 *ns)
+{
+	sort(ns, BENCH_ROUNDS, sizeof(*ns), bench_cmp, NULL);
+	return ns[BENCH_ROUNDS / 2];
+}
+
+/*
+ * With @n users bound over @ndb doorbells: one more user bound to a mapped
+ * doorbell and unbound again, and a lookup of a bound user
+ */
+static void bench_users(struct kunit *test, unsigned int n, unsigned int ndb)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	unsigned int used = min(n, ndb), r, i;
+	u64 bind_ns[BENCH_ROUNDS], lookup_ns[BENCH_ROUNDS], start;
+	u8 *users = kunit_kzalloc(test, n + 1, GFP_KERNEL);
+	dma_addr_t iova;
+	phys_addr_t phys;
+
+	KUNIT_ASSERT_NOT_NULL(test, users);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, 0, bind(t, &users[i],
+					      bench_doorbell(i % ndb), &iova));
+	for (r = 0; r < BENCH_ROUNDS; r++) {
+		start = ktime_get_ns();
+		for (i = 0; i < BENCH_OPS; i++) {
+			KUNIT_ASSERT_EQ(test, 0,
+					bind(t, &users[n],
+					     bench_doorbell(i % used), &iova));
+			KUNIT_ASSERT_TRUE(test, unbind(t, &users[n]));
+		}
+		bind_ns[r] = (ktime_get_ns() - start) / BENCH_OPS;
+
+		start = ktime_get_ns();
+		for (i = 0; i < BENCH_OPS; i++) {
+			unsigned int u = (i * 7919) % n;
+
+			KUNIT_ASSERT_EQ(test, 0, msi_iommu_lookup(&t->mi,
+								  &users[u],
+								  &phys,
+								  &iova));
+			KUNIT_ASSERT_EQ(test, phys,
+					bench_doorbell(u % ndb) & ~(GRANULE - 1));
+		}
+		lookup_ns[r] = (ktime_get_ns() - start) / BENCH_OPS;
+	}
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), used);
+	kunit_info(test, "msi-iommu-bench: users=%u doorbells=%u bind+unbind=%llu ns lookup=%llu ns\n",
+		   n, ndb, bench_median(bind_ns), bench_median(lookup_ns));
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_TRUE(test, unbind(t, &users[i]));
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 0);
+}
+
+static void msi_iommu_bench_users(struct kunit *test)
+{
+	static const unsigned int users[] = { 1, 64, 512, BENCH_USERS_MAX };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(users); i++) {
+		bench_users(test, users[i], 1);
+		bench_users(test, users[i], 16);
+	}
+}
+
+#ifdef CONFIG_TRACEPOINTS
+/* Slab bytes the bench task allocates, from the kmem tracepoints */
+struct bench_mem {
+	struct task_struct *task;
+	unsigned long bytes;
+	unsigned long allocs;
+};
+
+static void bench_kmalloc(void *data, unsigned long call_site,
+			  const void *ptr, size_t bytes_req,
+			  size_t bytes_alloc, gfp_t gfp, int node)
+{
+	struct bench_mem *m = data;
+
+	if (current == m->task && ptr) {
+		m->bytes += bytes_alloc;
+		m->allocs++;
+	}
+}
+
+static void bench_cache_alloc(void *data, unsigned long call_site,
+			      const void *ptr, struct kmem_cache *s,
+			      gfp_t gfp, int node)
+{
+	struct bench_mem *m = data;
+
+	if (current == m->task && ptr) {
+		m->bytes += kmem_cache_size(s);
+		m->allocs++;
+	}
+}
+
+/*
+ * The slab memory a bound user costs: BENCH_USERS_MAX users bound to one
+ * doorbell, whose own mapping is made before counting
+ */
+static void msi_iommu_bench_memory(struct kunit *test)
+{
+	struct msi_test *t = msi_test_alloc(test, WIN_SIZE, true);
+	u8 *users = kunit_kzalloc(test, BENCH_USERS_MAX + 1, GFP_KERNEL);
+	struct bench_mem m = { .task = current };
+	dma_addr_t iova;
+	unsigned int i;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, users);
+	KUNIT_ASSERT_EQ(test, 0, bind(t, &users[BENCH_USERS_MAX],
+				      DOORBELL, &iova));
+	ret = register_trace_kmalloc(bench_kmalloc, &m);
+	KUNIT_ASSERT_EQ(test, 0, ret);
+	ret = register_trace_kmem_cache_alloc(bench_cache_alloc, &m);
+	if (ret) {
+		unregister_trace_kmalloc(bench_kmalloc, &m);
+		tracepoint_synchronize_unregister();
+		KUNIT_FAIL(test, "kmem_cache_alloc tracepoint: %d", ret);
+		return;
+	}
+	for (i = 0; i < BENCH_USERS_MAX && !ret; i++)
+		ret = bind(t, &users[i], DOORBELL, &iova);
+	unregister_trace_kmem_cache_alloc(bench_cache_alloc, &m);
+	unregister_trace_kmalloc(bench_kmalloc, &m);
+	tracepoint_synchronize_unregister();
+	KUNIT_ASSERT_EQ(test, 0, ret);
+	KUNIT_EXPECT_EQ(test, msi_iommu_nr_doorbells(&t->mi), 1);
+	kunit_info(test, "msi-iommu-bench: bound=%u slab-bytes=%lu allocations=%lu bytes-per-user=%lu\n",
+		   BENCH_USERS_MAX, m.bytes, m.allocs,
+		   m.bytes / BENCH_USERS_MAX);
+	for (i = 0; i <= BENCH_USERS_MAX; i++)
+		KUNIT_ASSERT_TRUE(test, unbind(t, &users[i]));
+}
+#else
+static void msi_iommu_bench_memory(struct kunit *test)
+{
+	kunit_skip(test, "needs CONFIG_TRACEPOINTS (kmem tracepoints)");
+}
+#endif
+
+static struct kunit_case msi_iommu_bench_cases[] = {
+	KUNIT_CASE(msi_iommu_bench_users),
+	KUNIT_CASE(msi_iommu_bench_memory),
+	{}
+};
+
+static struct kunit_suite msi_iommu_bench_suite = {
+	.name = "msi-iommu-bench",
+	.test_cases = msi_iommu_bench_cases,
+};
+
+kunit_test_suites(&msi_iommu_test_suite, &msi_iommu_fault_test_suite,
+		  &msi_iommu_bench_suite);
 
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_DESCRIPTION("KUnit tests for the msi-iommu core");

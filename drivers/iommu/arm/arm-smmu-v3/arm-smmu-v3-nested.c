@@ -216,8 +216,7 @@ arm_vsmmu_alloc_domain_nested(struct iommufd_viommu_drv *viommu,
 	return &nested->domain;
 }
 
-/* Guest commands not otherwise used by the driver */
-#define CMDQ_OP_TLBI_NH_ALL	0x10
+/* A guest command not otherwise used by the driver */
 #define CMDQ_OP_TLBI_NH_VAA	0x13
 /* Commands rewritten per batch, each followed by room for the sync */
 #define VSMMU_BATCH		32
