@@ -21,13 +21,18 @@
 #   make realvmm   the real-VMM boot of make test alone: Debian's QEMU 11
 #                  as the VMM of an L2 guest inside the test guest
 #   make realvmm-shell  that guest with a shell on the terminal
+#   make bench     the series against the unpatched base: PAIRS pairs
+#                  of boots (default 3) running harness/bench.c, ratios
+#                  per figure (harness/bench.sh); measures, judges nothing
 #   make mainline  mainline's own iommufd selftests (newest Debian
 #                  linux-source-7.*, built against its uAPI headers) on the
 #                  series kernel, judged by harness/expected.mainline
 #
 # Variables: BASE=/path/to/linux-6.12.y (default: Debian linux-source-6.12),
 # BUILD=dir (default: build), JOBS=n, TIMEOUT=seconds for the guest,
-# KASAN=1 (a KASAN kernel too; about 1.7 times the test time).
+# KASAN=1 (a KASAN kernel too; about 1.7 times the test time), CHECK=0
+# (make test without make check), REALVMM=0 (make test without the
+# real-VMM boot), PAIRS=n (make bench).
 
 SHELL := /bin/bash
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -68,7 +73,7 @@ SEED ?=
 
 .PHONY: all deps tree config kernel selftests initramfs test run check \
 	export bisect fuzz matrix mainline realvmm realvmm-initramfs \
-	realvmm-shell series clean \
+	realvmm-shell series bench clean \
 	distclean
 .NOTPARALLEL:
 
@@ -100,9 +105,14 @@ selftests: kernel
 initramfs: selftests
 	@$(TOP)/harness/initramfs.sh $(INITRD) $(addprefix $(STOBJ)/,$(SELFTESTS))
 
-test: all check realvmm-initramfs
+# CHECK=0: leave make check out (CI runs it once, in its first make test);
+# REALVMM=0: leave the real-VMM boot out (CI's KASAN run, for time)
+CHECK ?= 1
+REALVMM ?= 1
+test: all $(if $(filter 0,$(CHECK)),,check) \
+		$(if $(filter 0,$(REALVMM)),,realvmm-initramfs)
 	@FUZZ_SEED=$(FUZZ_SEED) FUZZ_CALLS=$(FUZZ_CALLS) \
-		REALVMM_INITRD=$(RVINITRD) \
+		REALVMM_INITRD=$(if $(filter 0,$(REALVMM)),,$(RVINITRD)) \
 		$(TOP)/harness/vm.sh test $(IMAGE) $(INITRD)
 
 # A longer fuzzing run: make fuzz N=<calls per variant> [SEED=<seed>]
@@ -130,6 +140,10 @@ realvmm-initramfs: initramfs
 	@$(TOP)/harness/realvmm.sh fetch
 	@$(TOP)/harness/realvmm.sh initramfs $(RVINITRD) $(IMAGE) \
 		$(BUILD)/initramfs
+
+PAIRS ?= 3
+bench: all
+	@PAIRS=$(PAIRS) $(TOP)/harness/bench.sh $(IMAGE) $(INITRD)
 
 series: tree
 	@$(TOP)/harness/series.sh write

@@ -54,13 +54,14 @@ elif [ -n "${BASE_VERSION:-}" ]; then
 	# shared by every BUILD directory of this checkout
 	bases=$top/build/bases
 	mkdir -p "$bases"
-	cached=
-	[ "$BASE_VERSION" = latest ] ||
-		cached=$(ls "$bases"/linux-source-6.12_"$BASE_VERSION"{,-*}.tar.xz \
-			 2>/dev/null | sort -V | tail -n 1 || true)
+	want=$BASE_VERSION
+	# "latest" is looked up (apt-get update), then cached like the others
+	[ "$want" = latest ] && { want=$("$top/harness/setup.sh" base-resolve latest) || exit 1; }
+	cached=$(ls "$bases"/linux-source-6.12_"$want"{,-*}.tar.xz \
+		 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$cached" ]; then
 		tmp=$(mktemp "$bases/fetch.XXXXXX")
-		pkg=$("$top/harness/setup.sh" base-version "$BASE_VERSION" "$tmp") ||
+		pkg=$("$top/harness/setup.sh" base-version "$want" "$tmp") ||
 			{ rm -f "$tmp"; exit 1; }
 		cached=$bases/linux-source-6.12_$pkg.tar.xz
 		mv "$tmp" "$cached"

@@ -6,7 +6,7 @@
  * with TAP), copies the KUnit results and a kmemleak scan to hvc0, and
  * powers off.
  *
- * Usage (kernel command line): ... -- test [PLAN] | run | fuzz
+ * Usage (kernel command line): ... -- test [PLAN] | run | fuzz | bench
  *
  * In test mode PLAN (default /plan) says what runs, one suite per line:
  *   <group> <suite name> <program under /tests> [args...]
@@ -414,6 +414,11 @@ int main(int argc, char *argv[])
 		}
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
+	} else if (!strcmp(mode, "bench")) {
+		/* make bench: harness/bench.c, no tests, no kmemleak scan */
+		char *const bench[] = { "/bin/bench", NULL };
+
+		run("bench", "bench", bench);
 	} else if (!strcmp(mode, "fuzz")) {
 		/* IOMMUFD_FUZZ_SEED/_CALLS come from the kernel command line */
 		char *const fuzz[] = { "/tests/iommufd_fuzz", NULL };

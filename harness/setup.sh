@@ -45,8 +45,10 @@ backports_apt() {
 }
 build=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 
-if [ "${1:-}" = base-version ]; then
-	want=$2 out=$3
+# resolve_base WANT: the Debian version of linux-source-6.12 that WANT
+# (6.12.N, a full Debian version, or latest) names, in $ver
+resolve_base() {
+	local want=$1 have
 	backports_apt
 	echo "setup: apt-get update (private lists in $build/host-apt: the host's sources + bookworm-backports)" >&2
 	apt-get "${hapt[@]}" update -qq >/dev/null ||
@@ -64,6 +66,18 @@ if [ "${1:-}" = base-version ]; then
 		echo "setup: no linux-source-6.12 $want in Debian; there are: $(echo $have)" >&2
 		exit 1
 	}
+}
+
+# base-resolve WANT: print the version only (base.sh looks in its cache)
+if [ "${1:-}" = base-resolve ]; then
+	resolve_base "$2"
+	echo "$ver"
+	exit 0
+fi
+
+if [ "${1:-}" = base-version ]; then
+	want=$2 out=$3
+	resolve_base "$want"
 	dl=$(mktemp -d "$build/base-dl.XXXXXX")
 	trap 'rm -rf "$dl"' EXIT
 	echo "setup: downloading linux-source-6.12=$ver" >&2

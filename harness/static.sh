@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 tree=$build/linux
 work=$build/static
-config=$build/kernel/.config
+config=${KOBJ:-$build/kernel}/.config
 jobs=${JOBS:-$(nproc)}
 ccache=$(command -v ccache || true)
 dirs=(drivers/iommu/ kernel/irq/)
@@ -26,12 +26,7 @@ mkdir -p "$work"
 
 # The base as a worktree of the assembled tree, at its "base" tag
 src_base=$work/base-src
-if [ ! -d "$src_base" ]; then
-	git -C "$tree" worktree prune
-	git -C "$tree" worktree add -q --detach "$src_base" base
-else
-	git -C "$src_base" checkout -q --detach "$(git -C "$tree" rev-parse base)"
-fi
+"$top/harness/base-worktree.sh" "$src_base"
 
 # Keep "file: message" (the path relative to the tree, no line or column)
 normalize() {

@@ -15,6 +15,8 @@
 #   harness/vm.sh shell IMAGE INITRD  the real-VMM boot's L1 with a shell on
 #                                      this terminal (INITRD: the L1
 #                                      initramfs), to run a VMM by hand
+#   harness/vm.sh bench IMAGE INITRD   one boot of make bench: init runs
+#                                      /bin/bench (harness/bench.sh)
 #   harness/vm.sh realvmm IMAGE INITRD
 #                                      the real-VMM suite: QEMU in the guest
 #                                      as an L2 guest's VMM, the guest at
@@ -211,6 +213,18 @@ realvmm_boot() {
 
 if [ "$mode" = realvmm ]; then
 	realvmm_boot "$initrd"
+	exit
+fi
+
+# make bench: one boot of harness/bench.sh's alternation (BENCH_DIR: its
+# logs); no kmemleak scanning, of KUnit only msi-iommu's bench suite (the
+# base has none), the same command line for the base and the series.  QEMU logs every SMMU command it executes
+# (smmu.log), so that bench.py can count what an unmap invalidates.
+if [ "$mode" = bench ]; then
+	mkdir -p "${BENCH_DIR:?}"
+	run_boot "$BENCH_DIR" "${append/kmemleak=on /} kunit.filter_glob=msi-iommu-bench -- bench" \
+		-trace smmuv3_cmdq_opcode -trace smmuv3_range_inval \
+		-D "$BENCH_DIR/smmu.log"
 	exit
 fi
 

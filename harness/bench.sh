@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: what the series costs and gains, as ratios against the
+# unpatched base, from one run.
+#
+#   1. The base kernel: the assembled tree's "base" tag (a worktree in
+#      $BUILD/bench/base-src) with the test kernel's fragments; options the
+#      base does not have drop out and are listed.  Built in
+#      $BUILD/kernel-base with ccache, so only its first build costs.
+#   2. PAIRS pairs of boots (default 3), base then series, alternating, in
+#      the test bed's machine; init's bench mode runs /bin/bench
+#      (harness/bench.c, the same binary on both kernels) once per boot.
+#   3. harness/bench.py turns the figures into ratios base/series of the
+#      time per operation (above 1: the series is faster), one per pair,
+#      with min, median and max; series-only figures (nesting) as ratios
+#      between figures of the same boot; text sizes of vmlinux and of the
+#      objects the series touches.  The table goes to the terminal and
+#      $BUILD/bench/results.tsv; each boot's logs stay in $BUILD/bench/.
+#
+# Usage: harness/bench.sh SERIES_IMAGE INITRD
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$top/build}
+tree=$build/linux
+work=$build/bench
+pairs=${PAIRS:-3}
+series_image=$1 initrd=$2
+kobj=${KOBJ:-$build/kernel}
+cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
+ccache=$(command -v ccache || true)
+kbase=$build/kernel-base
+base_image=$kbase/arch/arm64/boot/Image
+
+die() { echo "bench: $*" >&2; exit 1; }
+[ -f "$series_image" ] || die "no series kernel $series_image"
+[ -f "$initrd" ] || die "no initramfs $initrd"
+case $pairs in ''|*[!0-9]*|0) die "PAIRS must be a positive number" ;; esac
+
+mkdir -p "$work"
+"$top/harness/base-worktree.sh" "$work/base-src"
+KSRC=$work/base-src KOBJ=$kbase "$top/harness/config.sh"
+echo "bench: building the base kernel $base_image${ccache:+ (ccache)}"
+make -s -C "$work/base-src" O="$kbase" ARCH=arm64 CROSS_COMPILE="$cross" \
+	CC="${ccache:+ccache }${cross}gcc" -j"${JOBS:-$(nproc)}" Image
+
+start=$(date +%s)
+for i in $(seq 1 "$pairs"); do
+	for side in base series; do
+		image=$base_image
+		[ $side = series ] && image=$series_image
+		echo "bench: pair $i/$pairs, $side kernel"
+		BENCH_DIR=$work/$i-$side "$top/harness/vm.sh" bench "$image" \
+			"$initrd"
+	done
+done
+echo "bench: $((2 * pairs)) boots in $(( $(date +%s) - start ))s"
+
+python3 "$top/harness/bench.py" --dir "$work" --pairs "$pairs" \
+	--size "${cross}size" --base-obj "$kbase" \
+	--series-obj "$kobj" \
+	--objects "$(git -C "$tree" diff --name-only base HEAD -- '*.c' |
+		sed -n 's/[.]c$/.o/p' | tr '\n' ' ')" \
+	--machine "$(nproc) cores, $(uname -m), $(qemu-system-aarch64 --version | head -n 1)"
