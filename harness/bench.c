@@ -30,7 +30,7 @@
 #include "realvmm.h"
 #include "drivers/iommu/iommufd/iommufd_test.h"
 
-#define ROUNDS		5
+#define ROUNDS		7
 #define SZ_4K		0x1000UL
 #define SZ_2M		0x200000UL
 #define BENCH_IOVA	0x200000ULL
@@ -54,9 +54,10 @@ struct bench {
 	uint8_t *guest;
 	uint32_t viommu;
 	unsigned int batch;
-	/* virtio-rng */
+	/* virtio-rng: one eventfd per MSI-X vector */
 	const char *bdf;
 	int devfd;
+	int efd2;
 	/* pages per op, for figures given per page */
 	unsigned int per;
 };
@@ -279,6 +280,49 @@ static int op_msi(struct bench *b, unsigned int i)
 	return ret ? ret : edu_set_msi(b->edu, -1);
 }
 
+/*
+ * Attach and detach timed apart, each the median per call over ROUNDS
+ * rounds of @ops cycles: which half costs what
+ */
+static void attach_detach_apart(const char *fig, struct bench *b,
+				unsigned int ops)
+{
+	uint64_t ta[ROUNDS], td[ROUNDS], t0, t1, sa, sd;
+	unsigned int r, i;
+	char name[64];
+	uint32_t pt;
+	int ret;
+
+	for (r = 0; r < ROUNDS; r++) {
+		sa = 0;
+		sd = 0;
+		for (i = 0; i < ops; i++) {
+			pt = b->hwpt[0];
+			t0 = now_ns();
+			ret = edu_attach(b->edu, &pt);
+			t1 = now_ns();
+			ret = ret ?: edu_detach(b->edu);
+			if (ret) {
+				fail(fig, "attach or detach", ret);
+				return;
+			}
+			sa += t1 - t0;
+			sd += now_ns() - t1;
+		}
+		ta[r] = sa / ops;
+		td[r] = sd / ops;
+	}
+	qsort(ta, ROUNDS, sizeof(ta[0]), cmp_u64);
+	qsort(td, ROUNDS, sizeof(td[0]), cmp_u64);
+	snprintf(name, sizeof(name), "%s_attach", fig);
+	printf("##BENCH %s %llu %u %u\n", name,
+	       (unsigned long long)ta[ROUNDS / 2], ops, ROUNDS);
+	snprintf(name, sizeof(name), "%s_detach", fig);
+	printf("##BENCH %s %llu %u %u\n", name,
+	       (unsigned long long)td[ROUNDS / 2], ops, ROUNDS);
+	fflush(stdout);
+}
+
 /* The first edu on the SMMUv3: map/unmap, attach, replace, MSI */
 static void bench_edu(struct bench *b)
 {
@@ -312,7 +356,16 @@ static void bench_edu(struct bench *b)
 		goto out;
 	}
 	measure("msi_edu", b, op_msi, 100);
-	ret = edu_set_msi(&edu, b->efd);
+	/* The same without MSI: what the MSI bookkeeping adds */
+	ret = edu_detach(&edu);
+	if (ret) {
+		fail("attach_edu", "detach", ret);
+		goto out;
+	}
+	measure("attach_edu", b, op_attach_detach, 100);
+	pt = b->hwpt[0];
+	ret = edu_attach(&edu, &pt);
+	ret = ret ?: edu_set_msi(&edu, b->efd);
 	if (ret) {
 		fail("attach_msi_edu", "MSI", ret);
 		goto out;
@@ -323,6 +376,7 @@ static void bench_edu(struct bench *b)
 		goto out;
 	}
 	measure("attach_msi_edu", b, op_attach_detach, 100);
+	attach_detach_apart("msi_edu", b, 50);
 	pt = b->hwpt[0];
 	ret = edu_attach(&edu, &pt);
 	if (ret) {
@@ -363,7 +417,7 @@ static int set_msix(struct bench *b, int nvec)
 			.index = VFIO_PCI_MSIX_IRQ_INDEX,
 			.count = nvec,
 		},
-		.fd = { b->efd, b->efd },
+		.fd = { b->efd, b->efd2 },
 	};
 
 	if (!nvec) {
@@ -408,8 +462,10 @@ static void bench_rng(struct bench *b)
 	}
 	b->devfd = dev.devfd;
 	b->efd = eventfd(0, EFD_CLOEXEC);
+	b->efd2 = eventfd(0, EFD_CLOEXEC);
 	measure("msix_vfio_rng", b, op_msix, 100);
 	close(b->efd);
+	close(b->efd2);
 	edu_detach(&dev);
 out:
 	if (dev.devfd >= 0)
@@ -571,6 +627,8 @@ int main(void)
 		fail("bench", "memory", -errno);
 		return 1;
 	}
+	/* Let what the boot started (deferred work, probes) settle */
+	sleep(2);
 	run(bench_mock, buf);
 	run(bench_edu, buf);
 	run(bench_rng, buf);

@@ -6,7 +6,11 @@ Kinds of row:
   ab       the same figure on both kernels; per pair the ratio base time /
            series time (above 1: the series is faster), min/median/max
   series   a ratio between two figures of the same series boot (the base
-           has no nesting), one per series boot
+           has no nesting, nor msi-iommu), or a series figure as it is
+           (bytes per MSI), one per series boot
+  cmds     SMMU commands one map+unmap on a nest parent issues (QEMU's
+           log of a series boot); the value is the whole-VMID TLBIs among
+           them, which the target wants at 0
   text     text size of an object, series / base (above 1: bigger), once
 """
 import argparse
@@ -24,7 +28,10 @@ AB = {
     'map_4k_smmu': ('IOAS_MAP+UNMAP 4 KiB, SMMUv3 domain of an edu', 0.98),
     'map_2m_smmu': ('IOAS_MAP+UNMAP 2 MiB hugetlb, SMMUv3 domain', 0.98),
     'msi_edu': ('VFIO_DEVICE_SET_IRQS MSI enable+disable, edu', None),
+    'attach_edu': ('attach+detach of an edu, MSI off', 0.98),
     'attach_msi_edu': ('attach+detach of an edu with MSI on', 0.98),
+    'msi_edu_attach': ('of attach_msi_edu: the attach alone', None),
+    'msi_edu_detach': ('of attach_msi_edu: the detach alone', None),
     'replace_msi_edu': ('HWPT replace there and back, MSI on', 0.98),
     'rebind_msix_rng': ('virtio-rng driver unbind+bind, MSI-X in a DMA domain',
                         None),

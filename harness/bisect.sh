@@ -5,7 +5,8 @@
 # $BUILD/linux after the base, build the test kernel's Image and, with W=1,
 # drivers/iommu/, in a separate work tree and build directory (incremental
 # from one step to the next).  Any error or W=1 warning in drivers/iommu/
-# stops with the name of the patch.  BISECT_FROM=N starts at patch N.
+# stops with the name of the patch.  BISECT_FROM=N starts at patch N,
+# BISECT_TO=N stops after patch N.
 
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +36,7 @@ for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 	n=$((n + 1))
 	# BISECT_FROM=N resumes at patch N (the earlier ones built before)
 	[ "$n" -ge "${BISECT_FROM:-1}" ] || continue
+	[ "$n" -le "${BISECT_TO:-$n}" ] || break
 	subject=$(git -C "$tree" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q --detach "$c"
 	cp "$build/kernel/.config" "$obj/.config"
@@ -49,5 +51,6 @@ for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 		die "patch $n ($subject) builds with warnings"
 	fi
 	echo "bisect: patch $n builds: $subject"
+	last=$n
 done
-echo "bisect: all $n patches build, no W=1 warning in drivers/iommu/"
+echo "bisect: patches ${BISECT_FROM:-1}-${last:-none} build, no W=1 warning in drivers/iommu/"
