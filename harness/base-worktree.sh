@@ -10,6 +10,11 @@ build=${BUILD:-$top/build}
 tree=$build/linux
 dir=$1
 
+# A worktree whose repository was imported again (a new base) is stale
+if [ -d "$dir" ] &&
+   ! git -C "$dir" rev-parse --verify -q "$(git -C "$tree" rev-parse base)^{commit}" >/dev/null 2>&1; then
+	rm -rf "$dir"
+fi
 if [ ! -d "$dir" ]; then
 	git -C "$tree" worktree prune
 	git -C "$tree" worktree add -q --detach "$dir" base

@@ -56,7 +56,16 @@ elif [ -n "${BASE_VERSION:-}" ]; then
 	mkdir -p "$bases"
 	want=$BASE_VERSION
 	# "latest" is looked up (apt-get update), then cached like the others
-	[ "$want" = latest ] && { want=$("$top/harness/setup.sh" base-resolve latest) || exit 1; }
+	if [ "$want" = latest ]; then
+		want=$("$top/harness/setup.sh" base-resolve latest) || {
+			# offline: the newest one fetched before, said so
+			want=$(ls "$bases"/linux-source-6.12_*.tar.xz 2>/dev/null |
+			       sed 's#.*/linux-source-6.12_##; s#[.]tar[.]xz$##' |
+			       sort -V | tail -n 1)
+			[ -n "$want" ] || exit 1
+			echo "base: Debian cannot be asked for the newest version; using the newest fetched before, $want" >&2
+		}
+	fi
 	cached=$(ls "$bases"/linux-source-6.12_"$want"{,-*}.tar.xz \
 		 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$cached" ]; then

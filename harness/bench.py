@@ -9,8 +9,8 @@ Kinds of row:
            has no nesting, nor msi-iommu), or a series figure as it is
            (bytes per MSI), one per series boot
   cmds     SMMU commands one map+unmap on a nest parent issues (QEMU's
-           log of a series boot); the value is the whole-VMID TLBIs among
-           them, which the target wants at 0
+           log of the counting boot, DIR/cmds); the value is the
+           whole-VMID TLBIs among them, which the target wants at 0
   text     text size of an object, series / base (above 1: bigger), once
 """
 import argparse
@@ -75,7 +75,8 @@ CMDS = {
                         'device',
     'parent_map_4k_n2': 'the same, 2 nested devices',
 }
-WHOLE_VMID = ('CMD_TLBI_S12_VMALL', 'CMD_TLBI_NSNH_ALL')
+WHOLE_VMID = ('TLBI_S12_VMALL', 'TLBI_NSNH_ALL')
+MARK_START, MARK_END = 'addr=0x7be000', 'addr=0x7ef000'
 
 
 def read_kunit(path, figs):
@@ -108,19 +109,27 @@ def read_cmds(path, calls):
     out, order = {}, [fig for fig, _ in calls]
     counts, idx = None, 0
     for line in lines:
-        if 'smmuv3_range_inval' in line and 'addr=0x7be000' in line:
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == 'smmuv3_range_inval' and MARK_START in words:
             counts = {}
-        elif 'smmuv3_range_inval' in line and 'addr=0x7ef000' in line:
+        elif words[0] == 'smmuv3_range_inval' and MARK_END in words:
             if counts is not None and idx < len(order):
-                # the end marker's TLBI and the start marker's SYNC
-                counts['CMD_TLBI_NH_VA'] = counts.get('CMD_TLBI_NH_VA', 1) - 1
-                counts['CMD_SYNC'] = counts.get('CMD_SYNC', 1) - 1
+                # the end marker's own TLBI, the start marker's SYNC
+                for op in ('TLBI_NH_VA', 'SYNC'):
+                    if counts.get(op):
+                        counts[op] -= 1
                 n = dict(calls)[order[idx]]
                 out[order[idx]] = {k: v / n for k, v in counts.items() if v}
                 idx += 1
             counts = None
-        elif 'smmuv3_cmdq_opcode' in line and counts is not None:
-            op = line.split()[-1]
+        elif words[0] == 'smmuv3_cmdq_opcode' and counts is not None:
+            # QEMU names them SMMU_CMD_<name>
+            op = words[-1]
+            for prefix in ('SMMU_CMD_', 'CMD_'):
+                if op.startswith(prefix):
+                    op = op[len(prefix):]
             counts[op] = counts.get(op, 0) + 1
     return out
 
@@ -186,15 +195,20 @@ def main():
     na = {}
     for i in range(1, a.pairs + 1):
         for side in ('base', 'series'):
-            figs, f, n, c = read_boot(os.path.join(a.dir,
+            figs, f, n, _ = read_boot(os.path.join(a.dir,
                                                    '%d-%s' % (i, side)))
             boots[(i, side)] = figs
-            if side == 'series':
-                for fig, per in c.items():
-                    cmds.setdefault(fig, per)
+
             fails += ['%d-%s: %s' % (i, side, x) for x in f]
             for k, v in n.items():
                 na.setdefault((side, k), v)
+                if side == 'series':
+                    fails.append('%d-series: %s not measured: %s' % (i, k, v))
+
+    # the counting boot (BENCH_TRACE=1): commands, no times
+    _, f, n, cmds = read_boot(os.path.join(a.dir, 'cmds'))
+    fails += ['cmds: %s' % x for x in f]
+    fails += ['cmds: %s not counted: %s' % (k, v) for k, v in n.items()]
 
     rows = []
     for fig, (what, target) in AB.items():
@@ -246,8 +260,13 @@ def main():
                          None, None, what + ' (not counted)'))
             continue
         whole = sum(per.get(op, 0) for op in WHOLE_VMID)
-        desc = ', '.join('%s %.3g' % (op[4:], n)
+        desc = ', '.join('%s %.3g' % (op, n)
                          for op, n in sorted(per.items()))
+        if not per.get('TLBI_S2_IPA') and not whole:
+            # an unmap that invalidated nothing: not a pass
+            fails.append('%s: no stage-2 invalidation between the markers '
+                         '(%s)' % (fig, desc or 'no command'))
+            whole = None
         rows.append(('cmds:' + fig, 'cmds', whole, whole, whole, 1, None,
                      None, ('==', 0), '%s: %s (median: whole-VMID TLBIs '
                      'per call)' % (what, desc)))
@@ -265,8 +284,10 @@ def main():
         return '-' if v is None else ('%.*f' % (d, v))
 
     def verdict(kind, med, target):
-        if target is None or med is None:
+        if target is None:
             return ''
+        if med is None:
+            return 'MISSING'
         op, val = target
         ok = {'>=': med >= val, '<=': med <= val, '<': med < val,
               '==': med == val}[op]
@@ -300,6 +321,9 @@ def main():
     for (side, k), v in sorted(na.items()):
         print('bench: %s kernel: %s not measured: %s' % (side, k, v))
     print('bench: %s' % tsv)
+    fails += ['%s: no figure to judge against its target' % r[0]
+              for r in rows if r[8] is not None and r[2] is None
+              and not (r[1] == 'ab' and (('base', r[0]) in na))]
     if fails:
         for x in fails:
             print('bench: FAILED %s' % x, file=sys.stderr)
@@ -307,5 +331,82 @@ def main():
     return 0
 
 
+def self_test():
+    """make check: the report must fail or miss what it should"""
+    import contextlib
+    import io
+    import tempfile
+
+    good = ['smmuv3_range_inval vmid=1 asid=1 addr=0x7be000 tg=1',
+            'smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC',
+            'smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_S2_IPA',
+            'smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_ALL',
+            'smmuv3_cmdq_opcode <--- SMMU_CMD_SYNC',
+            'smmuv3_cmdq_opcode <--- SMMU_CMD_TLBI_NH_VA',
+            'smmuv3_range_inval vmid=1 asid=1 addr=0x7ef000 tg=1']
+    whole = [x.replace('TLBI_S2_IPA', 'TLBI_S12_VMALL') for x in good]
+    empty = [good[0], good[1], good[-2], good[-1]]
+    figs = ['%s 1000 10 7' % f for f in AB]
+    series = ['parent_map_4k_n1 5000 10 7', 'guest_map_4k 900 10 7',
+              'guest_map_4k_x16 100 10 7', 'parent_map_4k_n2 5000 10 7']
+    kunit = ['msi-iommu-bench: users=%d doorbells=%d bind+unbind=100 ns '
+             'lookup=10 ns' % (u, db) for u in (1, 2048) for db in (1, 16)]
+    kunit.append('msi-iommu-bench: bound=2048 slab-bytes=131072 '
+                 'allocations=2048 bytes-per-user=64')
+    cases = [
+        # (what, series smmu.log, series extra lines, want rc, want text)
+        ('clean run', good, [], 0, 'TLBI_S2_IPA 1'),
+        ('a whole-VMID TLBI', whole, [], 0, 'MISSED'),
+        ('an unmap that invalidates nothing', empty, [], 1, ''),
+        ('nesting n/a on the series', good,
+         ['##BENCH guest_map_4k n/a nest parent: x'], 1, ''),
+        ('a failed figure', good, ['##FAIL attach_edu detach: x'], 1, ''),
+        ('no end', good, None, 1, ''),
+    ]
+    bad = 0
+    for what, log, extra, want_rc, want in cases:
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'cmds'))
+            with open(os.path.join(d, 'cmds', 'smmu.log'), 'w') as f:
+                f.write('\n'.join(log + log) + '\n')
+            with open(os.path.join(d, 'cmds', 'results0.log'), 'w') as f:
+                f.write('##CMDS parent_map_4k_n1 1\n'
+                        '##CMDS parent_map_4k_n2 1\n##BENCH-END ok\n')
+            for side in ('base', 'series'):
+                os.makedirs(os.path.join(d, '1-' + side))
+                lines = ['##BENCH ' + x for x in figs]
+                if side == 'series':
+                    lines += ['##BENCH ' + x for x in series]
+                    if extra is None:
+                        extra = []
+                    else:
+                        lines += extra + ['##BENCH-END ok']
+                    with open(os.path.join(d, '1-series', 'console.log'),
+                              'w') as f:
+                        f.write('\n'.join(kunit) + '\n')
+                else:
+                    lines.append('##BENCH-END ok')
+                with open(os.path.join(d, '1-' + side, 'results0.log'),
+                          'w') as f:
+                    f.write('\n'.join(lines) + '\n')
+            sys.argv = ['bench.py', '--dir', d, '--pairs', '1', '--size',
+                        'true', '--base-obj', d, '--series-obj', d]
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                rc = main()
+            if rc != want_rc or want not in out.getvalue():
+                print('bench.py self-test: %s: rc %d (want %d)%s' %
+                      (what, rc, want_rc,
+                       ', no "%s"' % want if want not in out.getvalue()
+                       else ''))
+                bad += 1
+    print('bench.py self-test: %d of %d cases as expected' %
+          (len(cases) - bad, len(cases)))
+    return 1 if bad else 0
+
+
 if __name__ == '__main__':
+    if sys.argv[1:] == ['--self-test']:
+        sys.exit(self_test())
     sys.exit(main())

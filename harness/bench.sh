@@ -11,6 +11,8 @@
 #   2. PAIRS pairs of boots (default 3), base then series, alternating, in
 #      the test bed's machine; init's bench mode runs /bin/bench
 #      (harness/bench.c, the same binary on both kernels) once per boot.
+#      Then one more series boot where QEMU logs the SMMU commands and the
+#      program only counts them (nothing is timed there).
 #   3. harness/bench.py turns the figures into ratios base/series of the
 #      time per operation (above 1: the series is faster), one per pair,
 #      with min, median and max; series-only figures (nesting) as ratios
@@ -55,6 +57,9 @@ for i in $(seq 1 "$pairs"); do
 	done
 done
 echo "bench: $((2 * pairs)) boots in $(( $(date +%s) - start ))s"
+echo "bench: counting boot (series kernel, QEMU logs the SMMU commands)"
+BENCH_TRACE=1 BENCH_DIR=$work/cmds "$top/harness/vm.sh" bench \
+	"$series_image" "$initrd"
 
 python3 "$top/harness/bench.py" --dir "$work" --pairs "$pairs" \
 	--size "${cross}size" --base-obj "$kbase" \

@@ -19,15 +19,16 @@ cc="${cross}gcc"
 command -v ccache >/dev/null && cc="ccache $cc"
 jobs=${JOBS:-$(nproc)}
 
-die() { echo "bisect: $*" >&2; exit 1; }
-[ -f "$build/kernel/.config" ] || die "no $build/kernel/.config: run 'make' first"
+config=${KOBJ:-$build/kernel}/.config
 
-git -C "$tree" worktree prune
-if [ ! -e "$wt/.git" ]; then
-	rm -rf "$wt"
-	mkdir -p "$(dirname "$wt")"
-	git -C "$tree" worktree add -q --detach "$wt" base
-fi
+die() { echo "bisect: $*" >&2; exit 1; }
+[ -f "$config" ] || die "no $config: run 'make' first"
+for v in "${BISECT_FROM:-1}" "${BISECT_TO:-1}"; do
+	case $v in ''|*[!0-9]*) die "BISECT_FROM and BISECT_TO take a patch number" ;; esac
+done
+
+mkdir -p "$(dirname "$wt")"
+"$top/harness/base-worktree.sh" "$wt"
 mkdir -p "$obj"
 km() { make -s -C "$wt" O="$obj" ARCH=arm64 CROSS_COMPILE="$cross" CC="$cc" "$@"; }
 
@@ -39,7 +40,7 @@ for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 	[ "$n" -le "${BISECT_TO:-$n}" ] || break
 	subject=$(git -C "$tree" log -1 --format=%s "$c")
 	git -C "$wt" checkout -q --detach "$c"
-	cp "$build/kernel/.config" "$obj/.config"
+	cp "$config" "$obj/.config"
 	log=$obj/step-$n.log
 	if ! { km olddefconfig && km -j"$jobs" Image &&
 	       km -j"$jobs" W=1 drivers/iommu/; } >"$log" 2>&1; then

@@ -3,7 +3,8 @@
 #
 # checkpatch --strict on every patch of the queue and on every new file of
 # the series (the overlay) and of the harness, kernel-doc -Wall on the new
-# kernel sources, and the self-test of the result judge.  Any error or
+# kernel sources, and the self-tests of the result judge and of make
+# bench's report.  Any error or
 # warning fails.
 
 set -euo pipefail
@@ -55,9 +56,11 @@ done < <(cd "$top" && for d in drivers include; do
 	done | LC_ALL=C sort)
 
 "$top/harness/test-results.sh" || bad=$((bad + 1))
+# make bench's report must fail or miss what it should (harness/bench.py)
+python3 "$top/harness/bench.py" --self-test || bad=$((bad + 1))
 
 if [ $bad != 0 ]; then
-	echo "check: $bad problem(s) (checkpatch --strict and kernel-doc on $n files, judge self-test)" >&2
+	echo "check: $bad problem(s) (checkpatch --strict and kernel-doc on $n files, judge and bench report self-tests)" >&2
 	exit 1
 fi
 echo "check: checkpatch --strict and kernel-doc -Wall: $n checks clean"
