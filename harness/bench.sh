@@ -4,9 +4,10 @@
 # make bench: what the series costs and gains, as ratios against the
 # unpatched base, from one run.
 #
-#   1. The base kernel: the assembled tree's "base" tag (a worktree in
-#      $BUILD/bench/base-src) with the test kernel's fragments; options the
-#      base does not have drop out and are listed.  Built in
+#   1. The base kernel: the assembled tree's "base" tag (the worktree
+#      $BUILD/base-src, shared with make check's static.sh) with the test
+#      kernel's fragments; options the base does not have drop out and are
+#      listed.  Built in
 #      $BUILD/kernel-base with ccache, so only its first build costs.
 #   2. PAIRS pairs of boots (default 3), base then series, alternating, in
 #      the test bed's machine; init's bench mode runs /bin/bench
@@ -40,10 +41,10 @@ die() { echo "bench: $*" >&2; exit 1; }
 case $pairs in ''|*[!0-9]*|0) die "PAIRS must be a positive number" ;; esac
 
 mkdir -p "$work"
-"$top/harness/base-worktree.sh" "$work/base-src"
-KSRC=$work/base-src KOBJ=$kbase "$top/harness/config.sh"
+"$top/harness/base-worktree.sh" "$build/base-src"
+KSRC=$build/base-src KOBJ=$kbase "$top/harness/config.sh"
 echo "bench: building the base kernel $base_image${ccache:+ (ccache)}"
-make -s -C "$work/base-src" O="$kbase" ARCH=arm64 CROSS_COMPILE="$cross" \
+make -s -C "$build/base-src" O="$kbase" ARCH=arm64 CROSS_COMPILE="$cross" \
 	CC="${ccache:+ccache }${cross}gcc" -j"${JOBS:-$(nproc)}" Image
 
 start=$(date +%s)

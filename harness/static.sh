@@ -24,8 +24,9 @@ die() { echo "static: $*" >&2; exit 1; }
 command -v sparse >/dev/null || die "sparse is not installed (harness/setup.sh build)"
 mkdir -p "$work"
 
-# The base as a worktree of the assembled tree, at its "base" tag
-src_base=$work/base-src
+# The base as a worktree of the assembled tree, at its "base" tag (shared
+# with make bench)
+src_base=$build/base-src
 "$top/harness/base-worktree.sh" "$src_base"
 
 # Keep "file: message" (the path relative to the tree, no line or column)
