@@ -26,12 +26,43 @@ void iommufd_sw_msi_init(struct iommufd_sw_msi *win)
 	win->frozen = false;
 }
 
-/* The window the IOMMU driver advertises for @dev; size 0 if none. */
-static void driver_window(struct device *dev, struct msi_iommu_geometry *geo)
+/* Read the window the IOMMU driver advertises for the device of @idev */
+static void sw_msi_read_driver(struct iommufd_device *idev)
 {
-	msi_iommu_dev_geometry(dev, NULL, geo);
-	if (!geo->sw_mapped)
-		geo->size = 0;
+	struct msi_iommu_geometry geo;
+
+	msi_iommu_dev_geometry(idev->dev, NULL, &geo);
+	if (!geo.sw_mapped || !geo.size)
+		return;
+	idev->sw_msi_drv.start = geo.start;
+	idev->sw_msi_drv.size = geo.size;
+	idev->sw_msi_movable = geo.movable;
+}
+
+/**
+ * iommufd_sw_msi_dev_init() - Read the driver's window of a device at bind
+ * @idev: the device, not yet visible to user space
+ *
+ * The driver's window is kept: a device's reserved regions stay as they
+ * are while it is bound, and each attach would otherwise fetch them three
+ * times.  A driver that cannot allocate its regions reports none, so a
+ * device without a window is asked again when it is used.
+ */
+void iommufd_sw_msi_dev_init(struct iommufd_device *idev)
+{
+	iommufd_sw_msi_init(&idev->sw_msi_drv);
+	idev->sw_msi_movable = false;
+	sw_msi_read_driver(idev);
+}
+
+/* The driver's window for @idev (size 0: none) */
+static const struct iommufd_sw_msi *sw_msi_driver(struct iommufd_device *idev)
+{
+	lockdep_assert_held(&idev->igroup->lock);
+
+	if (!idev->sw_msi_drv.size)
+		sw_msi_read_driver(idev);
+	return &idev->sw_msi_drv;
 }
 
 /*
@@ -43,22 +74,13 @@ void iommufd_sw_msi_effective(struct iommufd_device *idev,
 			      struct iommufd_sw_msi *win)
 {
 	struct iommufd_ctx *ictx = idev->ictx;
-	struct msi_iommu_geometry geo;
 
 	/* idev->sw_msi is read under the group lock */
 	lockdep_assert_held(&idev->igroup->lock);
 
-	driver_window(idev->dev, &geo);
-	win->frozen = false;
-	if (!geo.size) {
-		win->start = PHYS_ADDR_MAX;
-		win->size = 0;
-		return;
-	}
-	win->start = geo.start;
-	win->size = geo.size;
-	/* A window that cannot move stays where the driver put it */
-	if (!geo.movable)
+	*win = *sw_msi_driver(idev);
+	/* None, or one that cannot move: it stays as the driver has it */
+	if (!win->size || !idev->sw_msi_movable)
 		return;
 
 	mutex_lock(&ictx->sw_msi_lock);
@@ -74,22 +96,10 @@ void iommufd_sw_msi_effective(struct iommufd_device *idev,
 		win->size = idev->sw_msi.size;
 }
 
-/* Is @win the software MSI region the IOMMU driver advertises? */
-static bool sw_msi_is_drivers(struct list_head *regions,
-			      const struct iommufd_sw_msi *win)
-{
-	struct iommu_resv_region *resv;
-
-	list_for_each_entry(resv, regions, list)
-		if (resv->type == IOMMU_RESV_SW_MSI)
-			return resv->start == win->start &&
-			       resv->length == win->size;
-	return false;
-}
-
 /*
- * Does [start, start + size) collide with a reserved region of @dev other
- * than its software MSI region?  -EADDRINUSE if so, -EOVERFLOW if it wraps.
+ * Does [start, start + size) collide with a reserved region of the device
+ * of @idev other than its software MSI region?  -EADDRINUSE if so,
+ * -EOVERFLOW if it wraps.
  *
  * Only a window user space chose is checked: the driver's own window is
  * reserved as it always was, overlaps and all, so that an attach with no
@@ -97,9 +107,10 @@ static bool sw_msi_is_drivers(struct list_head *regions,
  * direct-mapped regions do not count, as they do not for the IOAS
  * (iopt_table_enforce_dev_resv_regions()).
  */
-int iommufd_sw_msi_check_regions(struct device *dev,
+int iommufd_sw_msi_check_regions(struct iommufd_device *idev,
 				 const struct iommufd_sw_msi *win)
 {
+	const struct iommufd_sw_msi *drv;
 	struct iommu_resv_region *resv;
 	LIST_HEAD(regions);
 	phys_addr_t last;
@@ -112,9 +123,11 @@ int iommufd_sw_msi_check_regions(struct device *dev,
 	    (unsigned long)last != last)
 		return -EOVERFLOW;
 
-	iommu_get_resv_regions(dev, &regions);
-	if (sw_msi_is_drivers(&regions, win))
-		goto out;
+	drv = sw_msi_driver(idev);
+	if (win->start == drv->start && win->size == drv->size)
+		return 0;
+
+	iommu_get_resv_regions(idev->dev, &regions);
 	list_for_each_entry(resv, &regions, list) {
 		if (resv->type == IOMMU_RESV_SW_MSI ||
 		    resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
@@ -125,8 +138,7 @@ int iommufd_sw_msi_check_regions(struct device *dev,
 			break;
 		}
 	}
-out:
-	iommu_put_resv_regions(dev, &regions);
+	iommu_put_resv_regions(idev->dev, &regions);
 	return rc;
 }
 
@@ -157,9 +169,10 @@ int iommufd_sw_msi_setup(struct iommufd_hwpt_paging *hwpt_paging,
 	return iommu_dma_msi_window(domain, dev, win->start, win->size);
 }
 
-/* Validate a new value for @win (a device's when @dev is set). */
+/* Validate a new value for @win (a device's when @idev is set). */
 static int sw_msi_set(struct iommu_option *cmd, struct iommufd_sw_msi *win,
-		      struct device *dev, const struct iommufd_sw_msi *eff)
+		      struct iommufd_device *idev,
+		      const struct iommufd_sw_msi *eff)
 {
 	struct iommufd_sw_msi next = *eff;
 	int rc;
@@ -191,8 +204,8 @@ static int sw_msi_set(struct iommu_option *cmd, struct iommufd_sw_msi *win,
 		if (check_add_overflow(next.start, next.size - 1, &last) ||
 		    (unsigned long)last != last)
 			return -EOVERFLOW;
-		if (dev) {
-			rc = iommufd_sw_msi_check_regions(dev, &next);
+		if (idev) {
+			rc = iommufd_sw_msi_check_regions(idev, &next);
 			if (rc)
 				return rc;
 		}
@@ -218,7 +231,6 @@ static int sw_msi_option_dev(struct iommu_option *cmd,
 			     struct iommufd_device *idev)
 {
 	struct iommufd_group *igroup = idev->igroup;
-	struct msi_iommu_geometry geo;
 	struct iommufd_sw_msi eff;
 	int rc = 0;
 
@@ -228,12 +240,11 @@ static int sw_msi_option_dev(struct iommu_option *cmd,
 		sw_msi_get(cmd, &eff);
 		goto out;
 	}
-	driver_window(idev->dev, &geo);
-	if (!geo.size || !geo.movable) {
+	if (!sw_msi_driver(idev)->size || !idev->sw_msi_movable) {
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
-	rc = sw_msi_set(cmd, &idev->sw_msi, idev->dev, &eff);
+	rc = sw_msi_set(cmd, &idev->sw_msi, idev, &eff);
 out:
 	mutex_unlock(&igroup->lock);
 	return rc;
@@ -299,6 +310,9 @@ void iommufd_sw_msi_freeze(struct iommufd_device *idev)
 
 	lockdep_assert_held(&idev->igroup->lock);
 
+	/* Frozen once, for the life of the binding (and the iommufd's too) */
+	if (idev->sw_msi.frozen)
+		return;
 	idev->sw_msi.frozen = true;
 	mutex_lock(&ictx->sw_msi_lock);
 	ictx->sw_msi.frozen = true;
