@@ -32,7 +32,8 @@
 # BUILD=dir (default: build), JOBS=n, TIMEOUT=seconds for the guest,
 # KASAN=1 (a KASAN kernel too; about 1.7 times the test time), CHECK=0
 # (make test without make check), REALVMM=0 (make test without the
-# real-VMM boot), PAIRS=n (make bench).
+# real-VMM boot, and every target's kernel without the options only that
+# boot uses: harness/realvmm.config), PAIRS=n (make bench).
 
 SHELL := /bin/bash
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -137,10 +138,14 @@ mainline: kernel
 
 # The real-VMM suite, the third boot of make test (make realvmm runs it
 # alone): QEMU 11 as the VMM inside the test guest, on the test kernel,
-# whose fragment has KVM, VFIO no-IOMMU, UEFI and ACPI for it.  Debian's
-# arm64 QEMU and its libraries are fetched once into build/realvmm.
+# which harness/realvmm.config gives KVM, VFIO no-IOMMU, UEFI and ACPI for
+# it (so not with REALVMM=0).  Debian's arm64 QEMU and its libraries are
+# fetched once into build/realvmm.
 RVINITRD := $(BUILD)/realvmm/l1.cpio.gz
 realvmm-initramfs: initramfs
+	@if [ "$(REALVMM)" = 0 ]; then \
+		echo "realvmm: REALVMM=0 builds a kernel without KVM and UEFI" >&2; \
+		exit 1; fi
 	@$(TOP)/harness/realvmm.sh fetch
 	@$(TOP)/harness/realvmm.sh initramfs $(RVINITRD) $(IMAGE) \
 		$(BUILD)/initramfs

@@ -9,8 +9,8 @@
 #      kernel's fragments; options the base does not have drop out and are
 #      listed.  Built in
 #      $BUILD/kernel-base with ccache, so only its first build costs.
-#   2. PAIRS pairs of boots (default 3), base then series, alternating, in
-#      the test bed's machine; init's bench mode runs /bin/bench
+#   2. PAIRS pairs of boots (default 3), base then series, then series
+#      then base, and so on, in the test bed's machine; init's bench mode runs /bin/bench
 #      (harness/bench.c, the same binary on both kernels) once per boot.
 #      Then one more series boot where QEMU logs the SMMU commands and the
 #      program only counts them (nothing is timed there).
@@ -49,7 +49,11 @@ make -s -C "$build/base-src" O="$kbase" ARCH=arm64 CROSS_COMPILE="$cross" \
 
 start=$(date +%s)
 for i in $(seq 1 "$pairs"); do
-	for side in base series; do
+	# Which kernel boots first alternates too (ABBA), so that a drift of
+	# the host within a pair does not favour one side
+	order="base series"
+	[ $((i % 2)) = 0 ] && order="series base"
+	for side in $order; do
 		image=$base_image
 		[ $side = series ] && image=$series_image
 		echo "bench: pair $i/$pairs, $side kernel"

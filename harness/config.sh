@@ -3,7 +3,9 @@
 #
 # Make the test kernel's .config: arm64 tinyconfig + the selftests' fragment
 # (tools/testing/selftests/iommu/config of the assembled tree) + the harness
-# fragment (Kconfig at the top of this repository).  The result is checked
+# fragment (Kconfig at the top of this repository) + KCONFIG_EXTRA's
+# (harness/realvmm.config unless REALVMM=0, harness/kasan.config with
+# KASAN=1).  The result is checked
 # symbol by symbol and copied into the kernel build directory only when it
 # changed, so an unchanged configuration never forces a rebuild.
 
@@ -19,7 +21,7 @@ kobj=${KOBJ:-$build/kernel}
 scratch=$kobj.kconfig
 cross=${CROSS_COMPILE:-aarch64-linux-gnu-}
 frags=("$tree/tools/testing/selftests/iommu/config" "$top/Kconfig")
-# KCONFIG_EXTRA: more fragments (make KASAN=1 adds harness/kasan.config)
+# KCONFIG_EXTRA: more fragments, from the Makefile
 for f in ${KCONFIG_EXTRA:-}; do frags+=("$f"); done
 
 die() { echo "config: $*" >&2; exit 1; }
