@@ -240,7 +240,8 @@ static int sw_msi_option_dev(struct iommu_option *cmd,
 		sw_msi_get(cmd, &eff);
 		goto out;
 	}
-	if (!sw_msi_driver(idev)->size || !idev->sw_msi_movable) {
+	/* iommufd_sw_msi_effective() above asked the driver again if needed */
+	if (!idev->sw_msi_drv.size || !idev->sw_msi_movable) {
 		rc = -EOPNOTSUPP;
 		goto out;
 	}
